@@ -1,0 +1,216 @@
+//! Storage contract. Each method is one unit of work: an implementation runs every method that
+//! writes more than one row in a single transaction, so a caller never sees half of it.
+//!
+//! Implementations live in the `idp-store` crate (PostgreSQL and the embedded SQLite file); both
+//! pass the same conformance suite (`idp-store/tests/it`).
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::model::*;
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    TenantName,
+    Username,
+    Email,
+    Phone,
+    ClientId,
+    RoleName,
+    Question,
+    Other,
+}
+
+impl UniqueField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TenantName => "tenant name",
+            Self::Username => "username",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::ClientId => "client id",
+            Self::RoleName => "role name",
+            Self::Question => "security question",
+            Self::Other => "value",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write; nothing was written.
+    #[error("{} already in use", .0.as_str())]
+    Conflict(UniqueField),
+    /// A row the write refers to does not exist (e.g. a role id of another tenant).
+    #[error("referenced {0} not found")]
+    MissingReference(&'static str),
+    /// The database cannot be reached or refused service; retrying later may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data. Logged, never shown to callers.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new account as the core hands it to the store. The store assigns `number`.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub account: Account,
+    pub secrets: AccountSecrets,
+    /// Roles (of the same tenant) to assign in the same transaction.
+    pub role_ids: Vec<i64>,
+}
+
+/// Result of counting a failed proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    pub failed_attempts: u32,
+    pub status: AccountStatus,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- tenants ---
+    /// Conflict(TenantName) when the name is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    async fn tenant_by_id(&self, id: Uuid) -> StoreResult<Option<Tenant>>;
+    /// Exact, case-sensitive name.
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// Writes description, default_role, settings and updated_at. Ok(false) if no such tenant.
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<bool>;
+
+    // --- accounts ---
+    /// Inserts account, secrets and role assignments in one transaction; returns the account with
+    /// its assigned `number`. Conflict(Username|Email|Phone) on a duplicate within the tenant.
+    async fn create_account(&self, new: &NewAccount) -> StoreResult<Account>;
+    async fn account_by_id(&self, id: Uuid) -> StoreResult<Option<Account>>;
+    async fn account_by_number(&self, number: i64) -> StoreResult<Option<Account>>;
+    async fn find_account(&self, tenant_id: Uuid, key: &AccountKey) -> StoreResult<Option<Account>>;
+    /// Ordered by creation.
+    async fn list_accounts(&self, tenant_id: Uuid, page: Page) -> StoreResult<Vec<Account>>;
+    /// Writes every field except id, tenant_id, number, created_at, failed_attempts,
+    /// last_login_at and password_changed_at. Ok(false) if no such account; Conflict on a
+    /// duplicate username, email or phone.
+    async fn update_account(&self, account: &Account) -> StoreResult<bool>;
+    async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>>;
+    /// Sets the password hash, `need_change_password`, `password_changed_at = at` and `updated_at`.
+    async fn set_password_hash(
+        &self,
+        id: Uuid,
+        hash: &str,
+        need_change: bool,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Sets (or clears) the PIN hash.
+    async fn set_pin_hash(&self, id: Uuid, hash: Option<&str>, at: Timestamp) -> StoreResult<bool>;
+    /// Atomically adds one failure; if the count reaches `lock_after` (> 0) and the account is
+    /// ACTIVE, sets it LOCKED in the same statement. None if no such account.
+    async fn record_failure(
+        &self,
+        id: Uuid,
+        lock_after: u32,
+        at: Timestamp,
+    ) -> StoreResult<Option<FailureCount>>;
+    /// Resets the failure count and sets `last_login_at`.
+    async fn record_login(&self, id: Uuid, at: Timestamp) -> StoreResult<bool>;
+    /// Sets the status; leaving LOCKED (or entering ACTIVE) also resets the failure count.
+    async fn set_status(&self, id: Uuid, status: AccountStatus, at: Timestamp)
+    -> StoreResult<bool>;
+    /// Deletes the account with its secrets, answers and role assignments (one transaction).
+    /// Audit records stay, keyed by the account id only.
+    async fn delete_account(&self, id: Uuid) -> StoreResult<bool>;
+
+    // --- security questions ---
+    /// Conflict(Question) if the tenant already has this question text.
+    async fn create_question(
+        &self,
+        tenant_id: Uuid,
+        question: &str,
+        at: Timestamp,
+    ) -> StoreResult<SecurityQuestion>;
+    async fn list_questions(&self, tenant_id: Uuid) -> StoreResult<Vec<SecurityQuestion>>;
+    /// Inserts or replaces the account's answer to `question_id` (unique per account and
+    /// question). MissingReference("question") if the question is not of the account's tenant.
+    async fn put_answer(
+        &self,
+        account_id: Uuid,
+        question_id: i64,
+        answer_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<StoredAnswer>;
+    /// Rewrites answer `answer_id` of this account (question and hash). None if the account has
+    /// no such answer. MissingReference("question") / Conflict(Question) as above.
+    async fn update_answer(
+        &self,
+        account_id: Uuid,
+        answer_id: i64,
+        question_id: i64,
+        answer_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<StoredAnswer>>;
+    async fn list_answers(&self, account_id: Uuid) -> StoreResult<Vec<StoredAnswer>>;
+
+    // --- roles and entitlements ---
+    /// Creates the role and links the named entitlements (creating unknown entitlement names) in
+    /// one transaction. Conflict(RoleName) if the tenant has a role of that name.
+    async fn create_role(
+        &self,
+        tenant_id: Uuid,
+        name: &str,
+        description: Option<&str>,
+        entitlements: &[String],
+        at: Timestamp,
+    ) -> StoreResult<Role>;
+    /// Renames/redescribes the role and, when `entitlements` is Some, replaces its entitlement
+    /// set, in one transaction. None if the tenant has no such role.
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        role_id: i64,
+        name: &str,
+        description: Option<&str>,
+        entitlements: Option<&[String]>,
+        at: Timestamp,
+    ) -> StoreResult<Option<Role>>;
+    /// Deletes the role and its assignments. Ok(false) if the tenant has no such role.
+    async fn delete_role(&self, tenant_id: Uuid, role_id: i64) -> StoreResult<bool>;
+    async fn role_by_id(&self, tenant_id: Uuid, role_id: i64) -> StoreResult<Option<Role>>;
+    async fn role_by_name(&self, tenant_id: Uuid, name: &str) -> StoreResult<Option<Role>>;
+    async fn list_roles(&self, tenant_id: Uuid) -> StoreResult<Vec<Role>>;
+    /// Idempotent; Ok(true) if newly assigned. MissingReference if the account or role is gone
+    /// or they belong to different tenants.
+    async fn assign_role(&self, account_id: Uuid, role_id: i64, at: Timestamp)
+    -> StoreResult<bool>;
+    /// Ok(true) if an assignment was removed.
+    async fn remove_role(&self, account_id: Uuid, role_id: i64) -> StoreResult<bool>;
+    async fn account_roles(&self, account_id: Uuid) -> StoreResult<Vec<RoleAssignment>>;
+
+    // --- app clients ---
+    /// Conflict(ClientId) if the id is taken (ids are global, not per tenant).
+    async fn create_client(&self, client: &AppClient) -> StoreResult<()>;
+    async fn client_by_id(&self, id: &str) -> StoreResult<Option<AppClient>>;
+    async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<AppClient>>;
+
+    // --- audit ---
+    async fn append_audit(&self, record: &NewAudit) -> StoreResult<i64>;
+    /// Newest first.
+    async fn list_audit(
+        &self,
+        tenant_id: Uuid,
+        account_id: Uuid,
+        page: Page,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    async fn audit_by_id(
+        &self,
+        tenant_id: Uuid,
+        account_id: Uuid,
+        audit_id: i64,
+    ) -> StoreResult<Option<AuditRecord>>;
+}

@@ -1,0 +1,6 @@
+//! One test binary for the store crate: the conformance suite (`conformance`) and the core
+//! operations (`ops`), each run against both stores through the `store_tests!` macro.
+
+mod support;
+
+mod conformance;
