@@ -1,6 +1,15 @@
 //! idp-core: the identity engine. Tenants, accounts, credentials, roles and entitlements, app
-//! clients and audit, as typed operations over a [`store::Store`]. It knows nothing of HTTP, SQL
-//! or any vendor's API: every surface translates onto [`Idp`]'s operations.
+//! clients and audit, as typed operations ([`Idp`]) over a [`store::Store`]. It knows nothing of
+//! HTTP, SQL or any vendor's API: every surface translates onto these operations.
 
+pub mod authz;
+pub mod error;
 pub mod model;
+pub mod ops;
+pub mod secrets;
 pub mod store;
+pub mod validate;
+
+pub use authz::{Actor, Context, Principal};
+pub use error::{Error, Result};
+pub use ops::Idp;

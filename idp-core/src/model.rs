@@ -205,7 +205,10 @@ pub struct AccountSecrets {
 impl fmt::Debug for AccountSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccountSecrets")
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
             .field("pin_hash", &self.pin_hash.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -232,7 +235,10 @@ pub struct Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self { offset: 0, limit: 100 }
+        Self {
+            offset: 0,
+            limit: 100,
+        }
     }
 }
 

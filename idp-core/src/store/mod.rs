@@ -92,7 +92,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_account(&self, new: &NewAccount) -> StoreResult<Account>;
     async fn account_by_id(&self, id: Uuid) -> StoreResult<Option<Account>>;
     async fn account_by_number(&self, number: i64) -> StoreResult<Option<Account>>;
-    async fn find_account(&self, tenant_id: Uuid, key: &AccountKey) -> StoreResult<Option<Account>>;
+    async fn find_account(&self, tenant_id: Uuid, key: &AccountKey)
+    -> StoreResult<Option<Account>>;
     /// Ordered by creation.
     async fn list_accounts(&self, tenant_id: Uuid, page: Page) -> StoreResult<Vec<Account>>;
     /// Writes every field except id, tenant_id, number, created_at, failed_attempts,

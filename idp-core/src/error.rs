@@ -1,0 +1,80 @@
+//! The one error type of the core. Surfaces map it to their own wire format in one place each.
+
+use crate::secrets::hasher::HashError;
+use crate::store::{StoreError, UniqueField};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that breaks a rule; `field` names the input, `reason` is safe to show.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// A unique value (username, email, ...) is taken.
+    #[error("{} already in use", .0.as_str())]
+    Conflict(UniqueField),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Wrong login, password, PIN or answer. Deliberately says nothing more.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Unknown app client or wrong client secret.
+    #[error("invalid client")]
+    InvalidClient,
+    #[error("account is locked")]
+    AccountLocked,
+    #[error("account is inactive")]
+    AccountInactive,
+    #[error("account is disabled")]
+    AccountDisabled,
+    #[error("account is waiting for approval")]
+    PendingApproval,
+    /// Signed in but not allowed: missing entitlement or another tenant's object.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Not signed in where an operation needs a caller.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Too much work queued (hashing pool full): retry later.
+    #[error("service overloaded, retry later")]
+    Overloaded,
+    /// The database is unreachable: retry later.
+    #[error("service unavailable, retry later")]
+    Unavailable,
+    /// A bug or corrupt data. The detail is for logs only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(field) => Self::Conflict(field),
+            StoreError::MissingReference(what) => Self::NotFound(what),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "store unavailable");
+                Self::Unavailable
+            }
+            StoreError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<HashError> for Error {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Overloaded => Self::Overloaded,
+            HashError::TooLong => Self::invalid("secret", "too long"),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

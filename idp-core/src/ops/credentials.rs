@@ -1,0 +1,454 @@
+//! Proofs an account holds: password, PIN and security answers. Every failed proof counts toward
+//! the tenant's lockout policy; unknown accounts cost the same hashing time as known ones.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::AuditEntry;
+use super::{Idp, ensure_active};
+use crate::authz::{Context, Principal, entitlements};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::validate;
+
+/// Which proof a check was about (for audit names).
+#[derive(Clone, Copy)]
+enum Proof {
+    Password,
+    Pin,
+    Answer,
+}
+
+impl Proof {
+    fn failed(self) -> &'static str {
+        match self {
+            Self::Password => "auth.password.failed",
+            Self::Pin => "auth.pin.failed",
+            Self::Answer => "auth.answer.failed",
+        }
+    }
+}
+
+impl Idp {
+    /// Signs in with a username or email and a password. Only ACTIVE accounts pass; the status
+    /// is revealed only to someone who knows the password. Success resets the failure count.
+    pub async fn authenticate(
+        &self,
+        ctx: &Context,
+        tenant_id: Uuid,
+        login: &str,
+        password: &str,
+    ) -> Result<Account> {
+        let Some(account) = self
+            .find_account(tenant_id, AccountKey::Login(login.to_owned()))
+            .await?
+        else {
+            self.hasher.verify_dummy(password.as_bytes()).await?;
+            let entry = AuditEntry::new(
+                tenant_id,
+                None,
+                AuditCategory::Token,
+                AuditAction::Webservice,
+                "auth.password.failed",
+                "sign-in with unknown login",
+            );
+            let res: Result<()> = Err(Error::InvalidCredentials);
+            self.audit(ctx, entry, &res).await;
+            return Err(Error::InvalidCredentials);
+        };
+        let secrets = self
+            .store
+            .account_secrets(account.id)
+            .await?
+            .unwrap_or_default();
+        self.check_proof(
+            ctx,
+            &account,
+            Proof::Password,
+            password,
+            secrets.password_hash.as_deref(),
+        )
+        .await?;
+        let res = match ensure_active(&account) {
+            Ok(()) => self
+                .store
+                .record_login(account.id, now())
+                .await
+                .map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Token,
+            AuditAction::Webservice,
+            "auth.password",
+            "signed in with password",
+        );
+        self.audit(ctx, entry, &res).await;
+        res?;
+        self.account(account.id).await
+    }
+
+    /// The account changes its own password, proving the current one.
+    pub async fn change_password(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
+        let account = self.own_account(ctx, id).await?;
+        let tenant = self.tenant_by_id(account.tenant_id).await?;
+        let secrets = self.store.account_secrets(id).await?.unwrap_or_default();
+        self.check_proof(
+            ctx,
+            &account,
+            Proof::Password,
+            current,
+            secrets.password_hash.as_deref(),
+        )
+        .await?;
+        validate::password(&tenant.settings.password_policy, new)?;
+        if tenant.settings.password_policy.forbid_same_as_current && current == new {
+            return Err(Error::invalid(
+                "password",
+                "must differ from the current password",
+            ));
+        }
+        self.write_password(ctx, &account, new, false, "password.change")
+            .await
+    }
+
+    /// An admin sets a new password (e.g. a temporary one); `need_change` forces a change at the
+    /// next sign-in.
+    pub async fn reset_password(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        new: &str,
+        need_change: bool,
+    ) -> Result<()> {
+        let account = self
+            .account_admin(ctx, id, entitlements::RESET_USER_PASSWORD)
+            .await?;
+        let tenant = self.tenant_by_id(account.tenant_id).await?;
+        validate::password(&tenant.settings.password_policy, new)?;
+        self.write_password(ctx, &account, new, need_change, "password.reset")
+            .await
+    }
+
+    async fn write_password(
+        &self,
+        ctx: &Context,
+        account: &Account,
+        new: &str,
+        need_change: bool,
+        name: &'static str,
+    ) -> Result<()> {
+        let hash = self.hasher.hash(new.as_bytes()).await?;
+        let res = match self
+            .store
+            .set_password_hash(account.id, &hash, need_change, now())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::NotFound("account")),
+            Err(e) => Err(e.into()),
+        };
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Api,
+            AuditAction::Update,
+            name,
+            "password changed",
+        );
+        self.audit(ctx, entry, &res).await;
+        res
+    }
+
+    /// Sets the account's own PIN; an existing PIN must be proven first.
+    pub async fn set_pin(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        current: Option<&str>,
+        new: &str,
+    ) -> Result<()> {
+        let account = self.own_account(ctx, id).await?;
+        let secrets = self.store.account_secrets(id).await?.unwrap_or_default();
+        if let Some(existing) = secrets.pin_hash.as_deref() {
+            let current = current
+                .ok_or_else(|| Error::invalid("currentPin", "the current PIN is required"))?;
+            self.check_proof(ctx, &account, Proof::Pin, current, Some(existing))
+                .await?;
+        }
+        validate::pin(new)?;
+        self.write_pin(ctx, &account, new, "pin.change").await
+    }
+
+    /// An admin sets a PIN (e.g. a temporary one).
+    pub async fn reset_pin(&self, ctx: &Context, id: Uuid, new: &str) -> Result<()> {
+        let account = self
+            .account_admin(ctx, id, entitlements::RESET_USER_PIN)
+            .await?;
+        validate::pin(new)?;
+        self.write_pin(ctx, &account, new, "pin.reset").await
+    }
+
+    async fn write_pin(
+        &self,
+        ctx: &Context,
+        account: &Account,
+        new: &str,
+        name: &'static str,
+    ) -> Result<()> {
+        let hash = self.hasher.hash(new.as_bytes()).await?;
+        let res = match self
+            .store
+            .set_pin_hash(account.id, Some(&hash), now())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::NotFound("account")),
+            Err(e) => Err(e.into()),
+        };
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Api,
+            AuditAction::Update,
+            name,
+            "PIN changed",
+        );
+        self.audit(ctx, entry, &res).await;
+        res
+    }
+
+    /// Checks a PIN. Wrong PINs count toward lockout, so this is no guessing oracle.
+    pub async fn verify_pin(&self, ctx: &Context, id: Uuid, pin: &str) -> Result<()> {
+        let account = self.scoped_account(ctx, id).await?;
+        let secrets = self.store.account_secrets(id).await?.unwrap_or_default();
+        self.check_proof(ctx, &account, Proof::Pin, pin, secrets.pin_hash.as_deref())
+            .await?;
+        ensure_active(&account)
+    }
+
+    // --- security questions ---
+
+    /// Adds a question to the tenant's catalogue.
+    pub async fn create_question(
+        &self,
+        ctx: &Context,
+        tenant_id: Uuid,
+        question: &str,
+    ) -> Result<SecurityQuestion> {
+        ctx.principal
+            .require(entitlements::MANAGE_TENANT, tenant_id)?;
+        let question = validate::text("question", question, 300)?;
+        let res = self
+            .store
+            .create_question(tenant_id, &question, now())
+            .await
+            .map_err(Error::from);
+        let entry = AuditEntry::new(
+            tenant_id,
+            None,
+            AuditCategory::Admin,
+            AuditAction::Create,
+            "question.create",
+            "security question added",
+        );
+        self.audit(ctx, entry, &res).await;
+        res
+    }
+
+    pub async fn list_questions(&self, tenant_id: Uuid) -> Result<Vec<SecurityQuestion>> {
+        Ok(self.store.list_questions(tenant_id).await?)
+    }
+
+    /// The account answers (or re-answers) one of its tenant's questions.
+    pub async fn set_answer(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        question_id: i64,
+        answer: &str,
+    ) -> Result<SecurityAnswer> {
+        let account = self.own_account(ctx, id).await?;
+        let hash = self
+            .hasher
+            .hash(validate::normalize_answer(answer)?.as_bytes())
+            .await?;
+        let res = self
+            .store
+            .put_answer(id, question_id, &hash, now())
+            .await
+            .map(SecurityAnswer::from)
+            .map_err(Error::from);
+        self.audit_answer(ctx, &account, question_id, &res).await;
+        res
+    }
+
+    /// The account rewrites one of its answers (possibly to another question).
+    pub async fn update_answer(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        answer_id: i64,
+        question_id: i64,
+        answer: &str,
+    ) -> Result<SecurityAnswer> {
+        let account = self.own_account(ctx, id).await?;
+        let hash = self
+            .hasher
+            .hash(validate::normalize_answer(answer)?.as_bytes())
+            .await?;
+        let res = match self
+            .store
+            .update_answer(id, answer_id, question_id, &hash, now())
+            .await
+        {
+            Ok(Some(a)) => Ok(SecurityAnswer::from(a)),
+            Ok(None) => Err(Error::NotFound("security answer")),
+            Err(e) => Err(e.into()),
+        };
+        self.audit_answer(ctx, &account, question_id, &res).await;
+        res
+    }
+
+    async fn audit_answer(
+        &self,
+        ctx: &Context,
+        account: &Account,
+        question_id: i64,
+        res: &Result<SecurityAnswer>,
+    ) {
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Api,
+            AuditAction::Update,
+            "answer.set",
+            "security answer set",
+        )
+        .params(json!({ "question_id": question_id }));
+        self.audit(ctx, entry, res).await;
+    }
+
+    /// The account's answers, without the answers: itself or a user manager.
+    pub async fn list_answers(&self, ctx: &Context, id: Uuid) -> Result<Vec<SecurityAnswer>> {
+        self.account_for(ctx, id, entitlements::MANAGE_USERS)
+            .await?;
+        Ok(self
+            .store
+            .list_answers(id)
+            .await?
+            .into_iter()
+            .map(SecurityAnswer::from)
+            .collect())
+    }
+
+    /// Checks answers given as (question id, answer). Every given answer must match one the
+    /// account set, and at least one must be given; a failure counts once toward lockout.
+    pub async fn verify_answers(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        answers: &[(i64, String)],
+    ) -> Result<()> {
+        let account = self.scoped_account(ctx, id).await?;
+        let stored = self.store.list_answers(id).await?;
+        if answers.is_empty() {
+            return Err(Error::invalid("answers", "at least one answer is required"));
+        }
+        let mut all_ok = true;
+        for (question_id, given) in answers {
+            let norm = validate::normalize_answer(given).unwrap_or_default();
+            let ok = match stored.iter().find(|s| s.question.id == *question_id) {
+                Some(s) => self.hasher.verify(norm.as_bytes(), &s.answer_hash).await?,
+                None => self.hasher.verify_dummy(norm.as_bytes()).await?,
+            };
+            all_ok &= ok;
+        }
+        if !all_ok {
+            self.count_failure(ctx, &account, Proof::Answer).await;
+            return Err(Error::InvalidCredentials);
+        }
+        ensure_active(&account)
+    }
+
+    // --- shared ---
+
+    /// The caller must be the account itself (or the operator).
+    async fn own_account(&self, ctx: &Context, id: Uuid) -> Result<Account> {
+        match &ctx.principal {
+            Principal::System => self.account(id).await,
+            Principal::Account(a) if a.account_id == id => self.account(id).await,
+            Principal::Anonymous => Err(Error::Unauthenticated),
+            Principal::Account(_) => Err(Error::Forbidden(
+                "only the account itself may do this".into(),
+            )),
+        }
+    }
+
+    /// Verifies `secret` against `hash` (the dummy hash when there is none, so timing does not
+    /// tell). A mismatch counts a failure, which may lock the account.
+    async fn check_proof(
+        &self,
+        ctx: &Context,
+        account: &Account,
+        proof: Proof,
+        secret: &str,
+        hash: Option<&str>,
+    ) -> Result<()> {
+        let ok = match hash {
+            Some(h) => self.hasher.verify(secret.as_bytes(), h).await?,
+            None => self.hasher.verify_dummy(secret.as_bytes()).await?,
+        };
+        if ok {
+            return Ok(());
+        }
+        self.count_failure(ctx, account, proof).await;
+        Err(Error::InvalidCredentials)
+    }
+
+    async fn count_failure(&self, ctx: &Context, account: &Account, proof: Proof) {
+        let lock_after = match self.tenant_by_id(account.tenant_id).await {
+            Ok(t) => t.settings.lockout_policy.max_failures,
+            Err(_) => LockoutPolicy::default().max_failures,
+        };
+        let counted = self
+            .store
+            .record_failure(account.id, lock_after, now())
+            .await;
+        let res: Result<()> = Err(Error::InvalidCredentials);
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Token,
+            AuditAction::Webservice,
+            proof.failed(),
+            "wrong proof",
+        );
+        self.audit(ctx, entry, &res).await;
+        match counted {
+            Ok(Some(c))
+                if c.status == AccountStatus::Locked && account.status == AccountStatus::Active =>
+            {
+                let entry = AuditEntry::new(
+                    account.tenant_id,
+                    Some(account.id),
+                    AuditCategory::Other,
+                    AuditAction::Update,
+                    "account.locked",
+                    format!("locked after {} failed attempts", c.failed_attempts),
+                );
+                self.audit(ctx, entry, &Ok::<(), Error>(())).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "failed attempt not counted"),
+        }
+    }
+}
