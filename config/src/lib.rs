@@ -1,0 +1,362 @@
+//! Configuration: built-in defaults, overridden by a TOML file (path in `IDP_CONFIG`),
+//! overridden by `IDP_*` environment variables. Nested keys use `__` in the environment:
+//! `IDP_ARGON2__M_COST=65536` sets `[argon2] m_cost`. Everything is checked at start-up and a
+//! bad value is reported with the key that holds it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use idp_core::secrets::hasher::HashParams;
+use serde::{Deserialize, Serialize};
+
+/// Top-level keys an `IDP_` variable may set. Other `IDP_` variables (`IDP_CONFIG`, test
+/// settings) are not configuration and are ignored.
+const ENV_KEYS: [&str; 12] = [
+    "listen", "issuer", "data_dir", "database_url", "database_pool_size", "redis_url", "smtp_url",
+    "sms_webhook_url", "log_format", "argon2", "http", "adapters",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Public base URL: the `iss` of every token and the base of discovery.
+    pub issuer: String,
+    /// Where the embedded database, outbox and uploads live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL, `sqlite://PATH` for a given file; unset: `DATA_DIR/idp.db`.
+    pub database_url: Option<String>,
+    /// PostgreSQL connections per server process.
+    pub database_pool_size: usize,
+    /// Unset: limits and lockout counters live in process.
+    pub redis_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub sms_webhook_url: Option<String>,
+    pub log_format: LogFormat,
+    pub argon2: Argon2Config,
+    pub http: HttpConfig,
+    pub adapters: AdaptersConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./var"),
+            database_url: None,
+            database_pool_size: 16,
+            redis_url: None,
+            smtp_url: None,
+            sms_webhook_url: None,
+            log_format: LogFormat::Text,
+            argon2: Argon2Config::default(),
+            http: HttpConfig::default(),
+            adapters: AdaptersConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Cost of hashing passwords, PINs and answers, and the pool that does it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Config {
+    pub m_cost: u32,
+    pub t_cost: u32,
+    pub p_cost: u32,
+    /// Hashing threads; 0 = one per core.
+    pub threads: usize,
+    /// Hash jobs that may wait; beyond that callers get 503 at once.
+    pub queue: usize,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        let p = HashParams::default();
+        Self { m_cost: p.m_cost, t_cost: p.t_cost, p_cost: p.p_cost, threads: 0, queue: 1024 }
+    }
+}
+
+impl Argon2Config {
+    pub fn params(&self) -> HashParams {
+        HashParams { m_cost: self.m_cost, t_cost: self.t_cost, p_cost: self.p_cost }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest JSON or form body accepted, in bytes (uploads have their own limit).
+    pub body_limit: usize,
+    /// A request that takes longer is answered 503.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { body_limit: 64 * 1024, request_timeout_secs: 30 }
+    }
+}
+
+/// Where each compatibility surface is mounted.
+/// (No serde default: the defaults layer of [`Config::figment`] always supplies both fields.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    pub enabled: bool,
+    /// `/name` or empty for the root of the listener.
+    pub prefix: String,
+}
+
+impl Mount {
+    fn at(prefix: &str) -> Self {
+        Self { enabled: true, prefix: prefix.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptersConfig {
+    pub fintract: Mount,
+    pub bioentrust: Mount,
+    pub fintiv: Mount,
+    pub switch: Mount,
+}
+
+impl Default for AdaptersConfig {
+    fn default() -> Self {
+        Self {
+            fintract: Mount::at("/fintract"),
+            bioentrust: Mount::at("/bioentrust"),
+            fintiv: Mount::at("/fintiv"),
+            switch: Mount::at("/switch"),
+        }
+    }
+}
+
+/// Which store the configuration selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// A configuration problem, naming the key (and where its value came from).
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults < `IDP_CONFIG` file < `IDP_*` variables from the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var_os("IDP_CONFIG").map(PathBuf::from);
+        Self::from_figment(Self::figment(file.as_deref()))
+    }
+
+    /// The layered sources, for [`Config::load`] and for tests.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig.merge(
+            Env::prefixed("IDP_")
+                .split("__")
+                // Keys arrive as written (`ARGON2__M_COST`): compare the first segment uncased.
+                .filter(|k| {
+                    let top = k.as_str().split("__").next().and_then(|s| s.split('.').next()).unwrap_or("");
+                    ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
+                }),
+        )
+    }
+
+    pub fn from_figment(fig: Figment) -> Result<Self, ConfigError> {
+        let config: Config = fig.extract().map_err(describe)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError(format!("`{key}`: {msg}")));
+        match url::Url::parse(&self.issuer) {
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                return bad("issuer", format!("`{}` must be an http or https URL", self.issuer));
+            }
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+                return bad("issuer", "must not have a query or fragment".into());
+            }
+            Ok(_) => {}
+            Err(e) => return bad("issuer", format!("`{}` is not a URL: {e}", self.issuer)),
+        }
+        if let Some(url) = &self.database_url
+            && let Err(msg) = parse_database_url(url)
+        {
+            return bad("database_url", msg);
+        }
+        if self.database_pool_size == 0 {
+            return bad("database_pool_size", "must be at least 1".into());
+        }
+        for (key, url) in [("redis_url", &self.redis_url), ("smtp_url", &self.smtp_url), ("sms_webhook_url", &self.sms_webhook_url)] {
+            if let Some(u) = url
+                && let Err(e) = url::Url::parse(u)
+            {
+                return bad(key, format!("not a URL: {e}"));
+            }
+        }
+        if let Err(e) = self.argon2.params().validate() {
+            return bad("argon2", e.to_string());
+        }
+        if self.argon2.queue == 0 {
+            return bad("argon2.queue", "must be at least 1".into());
+        }
+        if self.http.body_limit < 1024 {
+            return bad("http.body_limit", "must be at least 1024 bytes".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            return bad("http.request_timeout_secs", "must be at least 1".into());
+        }
+        let a = &self.adapters;
+        for (name, m) in [("fintract", &a.fintract), ("bioentrust", &a.bioentrust), ("fintiv", &a.fintiv), ("switch", &a.switch)] {
+            let p = &m.prefix;
+            if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/') || p.contains("//")) {
+                return bad(&format!("adapters.{name}.prefix"), format!("`{p}` must be empty or look like /name"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The store this configuration selects.
+    pub fn database(&self) -> Database {
+        match &self.database_url {
+            // validate() has accepted it, so it parses.
+            Some(url) => parse_database_url(url).unwrap_or_else(|_| Database::Postgres(url.clone())),
+            None => Database::Sqlite(self.data_dir.join("idp.db")),
+        }
+    }
+}
+
+fn parse_database_url(url: &str) -> Result<Database, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Database::Postgres(url.to_owned()));
+    }
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
+    match path {
+        Some(p) if !p.is_empty() => Ok(Database::Sqlite(PathBuf::from(p))),
+        _ => Err(format!("`{url}` must start with postgres:// or sqlite://")),
+    }
+}
+
+/// figment's errors carry the key path and the source (file or variable): say both.
+fn describe(err: figment::Error) -> ConfigError {
+    let msgs: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = match &e.metadata {
+                Some(m) => match &m.source {
+                    Some(src) => format!("{} {src}", m.name),
+                    None => m.name.to_string(),
+                },
+                None => "defaults".into(),
+            };
+            let env = if key.is_empty() { String::new() } else { format!(", env IDP_{}", key.to_uppercase().replace('.', "__")) };
+            if key.is_empty() {
+                format!("{} (from {source})", e.kind)
+            } else {
+                format!("`{key}`: {} (from {source}{env})", e.kind)
+            }
+        })
+        .collect();
+    ConfigError(msgs.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in(jail: &Jail, toml: Option<&str>) -> Result<Config, ConfigError> {
+        let path = toml.map(|t| {
+            jail.create_file("idp.toml", t).expect("write toml");
+            jail.directory().join("idp.toml")
+        });
+        Config::from_figment(Config::figment(path.as_deref()))
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        Jail::expect_with(|jail| {
+            let c = load_in(jail, None).unwrap();
+            assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(c.issuer, "http://127.0.0.1:8080");
+            assert_eq!(c.database(), Database::Sqlite(PathBuf::from("./var/idp.db")));
+            assert_eq!(c.adapters.switch.prefix, "/switch");
+            assert_eq!(c.argon2.m_cost, 19_456);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.set_env("IDP_LISTEN", "127.0.0.1:9999");
+            jail.set_env("IDP_ARGON2__T_COST", "3");
+            jail.set_env("IDP_CONFIG", "ignored.toml");
+            jail.set_env("IDP_TEST_SOMETHING", "not config");
+            let c = load_in(jail, Some("listen = \"127.0.0.1:7000\"\nissuer = \"https://id.example\"\n[argon2]\nt_cost = 4\nm_cost = 8192\n")).unwrap();
+            assert_eq!(c.listen.to_string(), "127.0.0.1:9999");
+            assert_eq!(c.issuer, "https://id.example");
+            assert_eq!(c.argon2.t_cost, 3);
+            assert_eq!(c.argon2.m_cost, 8192);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_urls() {
+        Jail::expect_with(|jail| {
+            jail.set_env("IDP_DATABASE_URL", "postgres://u@127.0.0.1:5432/idp");
+            assert!(matches!(load_in(jail, None).unwrap().database(), Database::Postgres(_)));
+            jail.set_env("IDP_DATABASE_URL", "sqlite:///tmp/x.db");
+            assert_eq!(load_in(jail, None).unwrap().database(), Database::Sqlite("/tmp/x.db".into()));
+            jail.set_env("IDP_DATABASE_URL", "mysql://nope");
+            let err = load_in(jail, None).unwrap_err().to_string();
+            assert!(err.contains("database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("IDP_ARGON2__M_COST", "lots");
+            let err = load_in(jail, None).unwrap_err().to_string();
+            assert!(err.contains("argon2.m_cost") && err.contains("IDP_ARGON2__M_COST"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            let err = load_in(jail, Some("listen = \"nowhere\"\n")).unwrap_err().to_string();
+            assert!(err.contains("`listen`") && err.contains("idp.toml"), "{err}");
+            let err = load_in(jail, Some("lisen = \"127.0.0.1:1\"\n")).unwrap_err().to_string();
+            assert!(err.contains("lisen"), "{err}");
+            let err = load_in(jail, Some("issuer = \"ftp://x\"\n")).unwrap_err().to_string();
+            assert!(err.contains("issuer"), "{err}");
+            let err = load_in(jail, Some("[adapters.fintiv]\nprefix = \"fintiv/\"\n")).unwrap_err().to_string();
+            assert!(err.contains("adapters.fintiv.prefix"), "{err}");
+            let err = load_in(jail, Some("[argon2]\nm_cost = 1\n")).unwrap_err().to_string();
+            assert!(err.contains("argon2"), "{err}");
+            Ok(())
+        });
+    }
+}

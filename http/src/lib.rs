@@ -1,0 +1,17 @@
+//! HTTP plumbing every idp surface shares: the hardening layers (body limit, deadline, request
+//! id, panic guard, JSON 404/405), the [`Caller`] extractor that turns a request into the core's
+//! [`idp_core::Context`], and clear messages for JSON bodies that cannot be read. Each surface
+//! keeps its own envelope; this crate only supplies the parts that are the same everywhere.
+
+mod caller;
+mod harden;
+mod json;
+mod request_id;
+
+pub use caller::Caller;
+pub use harden::{HttpLimits, harden, plain_error};
+pub use json::describe_json_rejection;
+pub use request_id::{REQUEST_ID, RequestId};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,59 @@
+//! Request ids: every request carries one in `x-request-id` (kept from the client when it is
+//! short and plain, generated otherwise), echoed on the response and put in the log span.
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request's id, as a request extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client may choose its id only if it is harmless in logs: 1–64 of `[A-Za-z0-9._-]`.
+fn acceptable(v: &str) -> bool {
+    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+pub(crate) async fn assign(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // Plain ASCII by construction, so the header value always builds.
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &value {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
+    }
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut res = {
+        let _enter = span.enter();
+        tracing::debug!("start");
+        drop(_enter);
+        tracing::Instrument::instrument(next.run(req), span.clone()).await
+    };
+    if let Some(v) = value {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    let _enter = span.enter();
+    tracing::info!(status = res.status().as_u16(), "done");
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn acceptable_ids() {
+        assert!(super::acceptable("abc-123_x.y"));
+        assert!(!super::acceptable(""));
+        assert!(!super::acceptable("has space"));
+        assert!(!super::acceptable(&"a".repeat(65)));
+        assert!(!super::acceptable("inject\nline"));
+    }
+}
