@@ -14,8 +14,18 @@ use serde::{Deserialize, Serialize};
 /// Top-level keys an `IDP_` variable may set. Other `IDP_` variables (`IDP_CONFIG`, test
 /// settings) are not configuration and are ignored.
 const ENV_KEYS: [&str; 12] = [
-    "listen", "issuer", "data_dir", "database_url", "database_pool_size", "redis_url", "smtp_url",
-    "sms_webhook_url", "log_format", "argon2", "http", "adapters",
+    "listen",
+    "issuer",
+    "data_dir",
+    "database_url",
+    "database_pool_size",
+    "redis_url",
+    "smtp_url",
+    "sms_webhook_url",
+    "log_format",
+    "argon2",
+    "http",
+    "adapters",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,13 +93,23 @@ pub struct Argon2Config {
 impl Default for Argon2Config {
     fn default() -> Self {
         let p = HashParams::default();
-        Self { m_cost: p.m_cost, t_cost: p.t_cost, p_cost: p.p_cost, threads: 0, queue: 1024 }
+        Self {
+            m_cost: p.m_cost,
+            t_cost: p.t_cost,
+            p_cost: p.p_cost,
+            threads: 0,
+            queue: 1024,
+        }
     }
 }
 
 impl Argon2Config {
     pub fn params(&self) -> HashParams {
-        HashParams { m_cost: self.m_cost, t_cost: self.t_cost, p_cost: self.p_cost }
+        HashParams {
+            m_cost: self.m_cost,
+            t_cost: self.t_cost,
+            p_cost: self.p_cost,
+        }
     }
 }
 
@@ -104,7 +124,10 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit: 64 * 1024, request_timeout_secs: 30 }
+        Self {
+            body_limit: 64 * 1024,
+            request_timeout_secs: 30,
+        }
     }
 }
 
@@ -120,7 +143,10 @@ pub struct Mount {
 
 impl Mount {
     fn at(prefix: &str) -> Self {
-        Self { enabled: true, prefix: prefix.into() }
+        Self {
+            enabled: true,
+            prefix: prefix.into(),
+        }
     }
 }
 
@@ -174,7 +200,12 @@ impl Config {
                 .split("__")
                 // Keys arrive as written (`ARGON2__M_COST`): compare the first segment uncased.
                 .filter(|k| {
-                    let top = k.as_str().split("__").next().and_then(|s| s.split('.').next()).unwrap_or("");
+                    let top = k
+                        .as_str()
+                        .split("__")
+                        .next()
+                        .and_then(|s| s.split('.').next())
+                        .unwrap_or("");
                     ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
                 }),
         )
@@ -191,7 +222,10 @@ impl Config {
         let bad = |key: &str, msg: String| Err(ConfigError(format!("`{key}`: {msg}")));
         match url::Url::parse(&self.issuer) {
             Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-                return bad("issuer", format!("`{}` must be an http or https URL", self.issuer));
+                return bad(
+                    "issuer",
+                    format!("`{}` must be an http or https URL", self.issuer),
+                );
             }
             Ok(u) if u.query().is_some() || u.fragment().is_some() => {
                 return bad("issuer", "must not have a query or fragment".into());
@@ -207,7 +241,11 @@ impl Config {
         if self.database_pool_size == 0 {
             return bad("database_pool_size", "must be at least 1".into());
         }
-        for (key, url) in [("redis_url", &self.redis_url), ("smtp_url", &self.smtp_url), ("sms_webhook_url", &self.sms_webhook_url)] {
+        for (key, url) in [
+            ("redis_url", &self.redis_url),
+            ("smtp_url", &self.smtp_url),
+            ("sms_webhook_url", &self.sms_webhook_url),
+        ] {
             if let Some(u) = url
                 && let Err(e) = url::Url::parse(u)
             {
@@ -227,10 +265,18 @@ impl Config {
             return bad("http.request_timeout_secs", "must be at least 1".into());
         }
         let a = &self.adapters;
-        for (name, m) in [("fintract", &a.fintract), ("bioentrust", &a.bioentrust), ("fintiv", &a.fintiv), ("switch", &a.switch)] {
+        for (name, m) in [
+            ("fintract", &a.fintract),
+            ("bioentrust", &a.bioentrust),
+            ("fintiv", &a.fintiv),
+            ("switch", &a.switch),
+        ] {
             let p = &m.prefix;
             if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/') || p.contains("//")) {
-                return bad(&format!("adapters.{name}.prefix"), format!("`{p}` must be empty or look like /name"));
+                return bad(
+                    &format!("adapters.{name}.prefix"),
+                    format!("`{p}` must be empty or look like /name"),
+                );
             }
         }
         Ok(())
@@ -240,7 +286,9 @@ impl Config {
     pub fn database(&self) -> Database {
         match &self.database_url {
             // validate() has accepted it, so it parses.
-            Some(url) => parse_database_url(url).unwrap_or_else(|_| Database::Postgres(url.clone())),
+            Some(url) => {
+                parse_database_url(url).unwrap_or_else(|_| Database::Postgres(url.clone()))
+            }
             None => Database::Sqlite(self.data_dir.join("idp.db")),
         }
     }
@@ -250,7 +298,9 @@ fn parse_database_url(url: &str) -> Result<Database, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Database::Postgres(url.to_owned()));
     }
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"));
     match path {
         Some(p) if !p.is_empty() => Ok(Database::Sqlite(PathBuf::from(p))),
         _ => Err(format!("`{url}` must start with postgres:// or sqlite://")),
@@ -270,7 +320,11 @@ fn describe(err: figment::Error) -> ConfigError {
                 },
                 None => "defaults".into(),
             };
-            let env = if key.is_empty() { String::new() } else { format!(", env IDP_{}", key.to_uppercase().replace('.', "__")) };
+            let env = if key.is_empty() {
+                String::new()
+            } else {
+                format!(", env IDP_{}", key.to_uppercase().replace('.', "__"))
+            };
             if key.is_empty() {
                 format!("{} (from {source})", e.kind)
             } else {
@@ -282,6 +336,7 @@ fn describe(err: figment::Error) -> ConfigError {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error by design
 mod tests {
     use super::*;
     use figment::Jail;
@@ -300,7 +355,10 @@ mod tests {
             let c = load_in(jail, None).unwrap();
             assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
             assert_eq!(c.issuer, "http://127.0.0.1:8080");
-            assert_eq!(c.database(), Database::Sqlite(PathBuf::from("./var/idp.db")));
+            assert_eq!(
+                c.database(),
+                Database::Sqlite(PathBuf::from("./var/idp.db"))
+            );
             assert_eq!(c.adapters.switch.prefix, "/switch");
             assert_eq!(c.argon2.m_cost, 19_456);
             Ok(())
@@ -327,9 +385,15 @@ mod tests {
     fn database_urls() {
         Jail::expect_with(|jail| {
             jail.set_env("IDP_DATABASE_URL", "postgres://u@127.0.0.1:5432/idp");
-            assert!(matches!(load_in(jail, None).unwrap().database(), Database::Postgres(_)));
+            assert!(matches!(
+                load_in(jail, None).unwrap().database(),
+                Database::Postgres(_)
+            ));
             jail.set_env("IDP_DATABASE_URL", "sqlite:///tmp/x.db");
-            assert_eq!(load_in(jail, None).unwrap().database(), Database::Sqlite("/tmp/x.db".into()));
+            assert_eq!(
+                load_in(jail, None).unwrap().database(),
+                Database::Sqlite("/tmp/x.db".into())
+            );
             jail.set_env("IDP_DATABASE_URL", "mysql://nope");
             let err = load_in(jail, None).unwrap_err().to_string();
             assert!(err.contains("database_url"), "{err}");
@@ -342,19 +406,35 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.set_env("IDP_ARGON2__M_COST", "lots");
             let err = load_in(jail, None).unwrap_err().to_string();
-            assert!(err.contains("argon2.m_cost") && err.contains("IDP_ARGON2__M_COST"), "{err}");
+            assert!(
+                err.contains("argon2.m_cost") && err.contains("IDP_ARGON2__M_COST"),
+                "{err}"
+            );
             Ok(())
         });
         Jail::expect_with(|jail| {
-            let err = load_in(jail, Some("listen = \"nowhere\"\n")).unwrap_err().to_string();
-            assert!(err.contains("`listen`") && err.contains("idp.toml"), "{err}");
-            let err = load_in(jail, Some("lisen = \"127.0.0.1:1\"\n")).unwrap_err().to_string();
+            let err = load_in(jail, Some("listen = \"nowhere\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`listen`") && err.contains("idp.toml"),
+                "{err}"
+            );
+            let err = load_in(jail, Some("lisen = \"127.0.0.1:1\"\n"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("lisen"), "{err}");
-            let err = load_in(jail, Some("issuer = \"ftp://x\"\n")).unwrap_err().to_string();
+            let err = load_in(jail, Some("issuer = \"ftp://x\"\n"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("issuer"), "{err}");
-            let err = load_in(jail, Some("[adapters.fintiv]\nprefix = \"fintiv/\"\n")).unwrap_err().to_string();
+            let err = load_in(jail, Some("[adapters.fintiv]\nprefix = \"fintiv/\"\n"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("adapters.fintiv.prefix"), "{err}");
-            let err = load_in(jail, Some("[argon2]\nm_cost = 1\n")).unwrap_err().to_string();
+            let err = load_in(jail, Some("[argon2]\nm_cost = 1\n"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("argon2"), "{err}");
             Ok(())
         });

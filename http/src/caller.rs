@@ -19,7 +19,11 @@ pub struct Caller {
 
 impl Caller {
     pub fn context(&self, principal: Principal) -> Context {
-        Context { principal, client_ip: self.ip.clone(), request_id: self.request_id.clone() }
+        Context {
+            principal,
+            client_ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
+        }
     }
 }
 
@@ -28,7 +32,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self {
-            ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+            ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         })
     }

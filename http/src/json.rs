@@ -11,11 +11,18 @@ pub fn describe_json_rejection(rejection: &JsonRejection) -> (StatusCode, String
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "expected a body with Content-Type: application/json".into(),
         ),
-        JsonRejection::JsonSyntaxError(e) => (StatusCode::BAD_REQUEST, format!("malformed JSON: {}", inner(e.body_text()))),
-        JsonRejection::JsonDataError(e) => (StatusCode::BAD_REQUEST, format!("invalid request body: {}", inner(e.body_text()))),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            (StatusCode::PAYLOAD_TOO_LARGE, "request body too large".into())
-        }
+        JsonRejection::JsonSyntaxError(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("malformed JSON: {}", inner(e.body_text())),
+        ),
+        JsonRejection::JsonDataError(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("invalid request body: {}", inner(e.body_text())),
+        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large".into(),
+        ),
         other => (other.status(), "could not read the request body".into()),
     }
 }
@@ -23,6 +30,13 @@ pub fn describe_json_rejection(rejection: &JsonRejection) -> (StatusCode, String
 /// axum's text is "Failed to deserialize the JSON body into the target type: <serde message>";
 /// keep the serde part, which names the field and position, and cap its length.
 fn inner(text: String) -> String {
-    let msg = text.rsplit_once(": ").map_or(text.as_str(), |(_, m)| m).to_owned();
-    if msg.chars().count() > 200 { msg.chars().take(200).collect::<String>() + "…" } else { msg }
+    let msg = text
+        .rsplit_once(": ")
+        .map_or(text.as_str(), |(_, m)| m)
+        .to_owned();
+    if msg.chars().count() > 200 {
+        msg.chars().take(200).collect::<String>() + "…"
+    } else {
+        msg
+    }
 }

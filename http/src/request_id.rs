@@ -14,7 +14,9 @@ pub struct RequestId(pub String);
 
 /// A client may choose its id only if it is harmless in logs: 1–64 of `[A-Za-z0-9._-]`.
 fn acceptable(v: &str) -> bool {
-    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 pub(crate) async fn assign(mut req: Request, next: Next) -> Response {

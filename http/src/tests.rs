@@ -39,30 +39,53 @@ fn app() -> Router {
     let r = Router::new()
         .route("/login", post(echo))
         .route("/panic", get(panics))
-        .route("/slow", get(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            "late"
-        }));
-    harden(r, HttpLimits { body_limit: 1024, request_timeout: Duration::from_millis(200) })
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+    harden(
+        r,
+        HttpLimits {
+            body_limit: 1024,
+            request_timeout: Duration::from_millis(200),
+        },
+    )
 }
 
 async fn call(req: Request<Body>) -> (StatusCode, Option<String>, Value) {
     let res = app().oneshot(req).await.expect("infallible");
     let status = res.status();
-    let rid = res.headers().get(REQUEST_ID).map(|v| v.to_str().unwrap_or_default().to_owned());
+    let rid = res
+        .headers()
+        .get(REQUEST_ID)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    (status, rid, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        rid,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn post_json(body: impl Into<Body>, content_type: &str) -> Request<Body> {
-    Request::post("/login").header("content-type", content_type).body(body.into()).expect("request")
+    Request::post("/login")
+        .header("content-type", content_type)
+        .body(body.into())
+        .expect("request")
 }
 
 #[tokio::test]
 async fn good_json_passes() {
     let (status, rid, _) = call(post_json(r#"{"email":"a@b.c"}"#, "application/json")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(rid.map(|r| r.len()), Some(36), "a uuid request id is generated");
+    assert_eq!(
+        rid.map(|r| r.len()),
+        Some(36),
+        "a uuid request id is generated"
+    );
 }
 
 #[tokio::test]
@@ -70,21 +93,32 @@ async fn malformed_json_is_400_with_position() {
     let (status, _, body) = call(post_json(r#"{"email": "#, "application/json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let msg = body["msg"].as_str().unwrap_or_default();
-    assert!(msg.starts_with("malformed JSON") && msg.contains("line 1"), "{msg}");
+    assert!(
+        msg.starts_with("malformed JSON") && msg.contains("line 1"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_shape_names_the_field() {
     let (status, _, body) = call(post_json(r#"{"mail":"x"}"#, "application/json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["msg"].as_str().unwrap_or_default().contains("email"), "{body}");
+    assert!(
+        body["msg"].as_str().unwrap_or_default().contains("email"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_content_type_is_415() {
     let (status, _, body) = call(post_json(r#"{"email":"a@b.c"}"#, "text/plain")).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(body["msg"].as_str().unwrap_or_default().contains("application/json"));
+    assert!(
+        body["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("application/json")
+    );
 }
 
 #[tokio::test]
@@ -106,9 +140,15 @@ async fn unknown_route_and_method_answer_json() {
 
 #[tokio::test]
 async fn client_request_id_kept_only_when_plain() {
-    let req = Request::get("/nope").header(REQUEST_ID, "abc-123").body(Body::empty()).expect("req");
+    let req = Request::get("/nope")
+        .header(REQUEST_ID, "abc-123")
+        .body(Body::empty())
+        .expect("req");
     assert_eq!(call(req).await.1.as_deref(), Some("abc-123"));
-    let req = Request::get("/nope").header(REQUEST_ID, "x".repeat(100)).body(Body::empty()).expect("req");
+    let req = Request::get("/nope")
+        .header(REQUEST_ID, "x".repeat(100))
+        .body(Body::empty())
+        .expect("req");
     assert_eq!(call(req).await.1.map(|r| r.len()), Some(36));
 }
 

@@ -111,9 +111,9 @@ impl Idp {
         account_id: Uuid,
         page: Page,
     ) -> Result<Vec<AuditRecord>> {
-        let account = self.account(account_id).await?;
-        ctx.principal
-            .require_self_or(account_id, entitlements::VIEW_AUDIT, account.tenant_id)?;
+        let account = self
+            .account_for(ctx, account_id, entitlements::VIEW_AUDIT)
+            .await?;
         Ok(self
             .store
             .list_audit(account.tenant_id, account_id, page)
@@ -126,9 +126,9 @@ impl Idp {
         account_id: Uuid,
         audit_id: i64,
     ) -> Result<AuditRecord> {
-        let account = self.account(account_id).await?;
-        ctx.principal
-            .require_self_or(account_id, entitlements::VIEW_AUDIT, account.tenant_id)?;
+        let account = self
+            .account_for(ctx, account_id, entitlements::VIEW_AUDIT)
+            .await?;
         self.store
             .audit_by_id(account.tenant_id, account_id, audit_id)
             .await?

@@ -14,7 +14,9 @@ pub struct Guard {
 
 pub async fn sqlite() -> (Arc<dyn Store>, Guard) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("idp.db")).await.expect("open sqlite");
+    let store = SqliteStore::open(&dir.path().join("idp.db"))
+        .await
+        .expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
     (Arc::new(store), Guard { _dir: Some(dir) })
 }
@@ -46,7 +48,9 @@ pub async fn postgres() -> Option<(Arc<dyn Store>, Guard)> {
         .expect("create schema");
     let sep = if url.contains('?') { '&' } else { '?' };
     let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
-    let store = PostgresStore::connect(&scoped, 16).await.expect("connect store");
+    let store = PostgresStore::connect(&scoped, 16)
+        .await
+        .expect("connect store");
     store.migrate().await.expect("migrate postgres");
     Some((Arc::new(store), Guard { _dir: None }))
 }

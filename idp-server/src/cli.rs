@@ -1,0 +1,247 @@
+//! The command line: `serve` (default), `migrate`, and admin commands that act on the configured
+//! database directly, as the operator (no running server needed).
+
+use clap::{Parser, Subcommand};
+use idp_config::Config;
+use idp_core::model::{DEFAULT_TENANT, GrantType};
+use idp_core::ops::{NewClient, Registration};
+use idp_core::{Context, Idp};
+
+use crate::app::{App, open_store};
+use crate::error::ServerError;
+use crate::{serve, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "idp-server",
+    version,
+    about = "idp: an OAuth2 / OpenID Connect identity provider"
+)]
+#[command(
+    after_help = "Configuration: defaults < TOML file named by IDP_CONFIG < IDP_* environment variables."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage app clients (OAuth clients, vendor api-keys, Switch client ids).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage roles and their entitlements.
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Tenant name: letters, digits, _ - .
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an app client. Without --secret it is a public client (PKCE only).
+    Create {
+        #[arg(long, default_value = DEFAULT_TENANT)]
+        tenant: String,
+        /// Client id (also the Fintiv api-key / Switch SWI-CID).
+        #[arg(long)]
+        id: String,
+        /// Client secret, at least 16 characters; stored only as a SHA-256 digest.
+        #[arg(long, env = "IDP_NEW_CLIENT_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Allowed redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed grant (repeatable): authorization_code, refresh_token, client_credentials, password.
+        #[arg(long = "grant", value_parser = parse_grant)]
+        grants: Vec<GrantType>,
+        /// Allowed scope (repeatable; default: openid profile email phone offline_access).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an active user account.
+    Create {
+        #[arg(long, default_value = DEFAULT_TENANT)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Initial password (or set IDP_NEW_USER_PASSWORD to keep it out of the process list).
+        #[arg(long, env = "IDP_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Role of the tenant to assign (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// e.g. CUSTOMER, DEVELOPER, SUBSCRIBER.
+        #[arg(long = "user-type")]
+        user_type: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create a role carrying entitlements.
+    Create {
+        #[arg(long, default_value = DEFAULT_TENANT)]
+        tenant: String,
+        /// Role name.
+        name: String,
+        /// Entitlement the role grants (repeatable, at least one).
+        #[arg(long = "entitlement", required = true)]
+        entitlements: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    s.parse()
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), ServerError> {
+    let config = Config::load()?;
+    telemetry::init(config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(App::build(config, None).await?).await,
+        Command::Migrate => {
+            let applied = open_store(&config).await?.migrate().await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                println!("applied migrations: {}", applied.join(", "));
+            }
+            Ok(())
+        }
+        admin => {
+            let app = App::build(config, Some(1)).await?;
+            run_admin(&app.idp, admin).await
+        }
+    }
+}
+
+async fn run_admin(idp: &Idp, command: Command) -> Result<(), ServerError> {
+    let ctx = Context::system();
+    match command {
+        Command::Tenant(TenantCommand::Create { name, description }) => {
+            let t = idp
+                .create_tenant(&ctx, &name, description.as_deref())
+                .await?;
+            println!("created tenant {} (id {})", t.name, t.id);
+        }
+        Command::Client(ClientCommand::Create {
+            tenant,
+            id,
+            secret,
+            redirect_uris,
+            grants,
+            scopes,
+            name,
+        }) => {
+            let tenant = idp.tenant(&tenant).await?;
+            let new = NewClient {
+                id,
+                name,
+                secret,
+                redirect_uris,
+                grants,
+                scopes,
+            };
+            let c = idp.create_client(&ctx, tenant.id, new).await?;
+            let kind = if c.is_public() {
+                "public"
+            } else {
+                "confidential"
+            };
+            let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+            println!(
+                "created {kind} client {} in tenant {} (grants: {})",
+                c.id,
+                tenant.name,
+                grants.join(", ")
+            );
+        }
+        Command::User(UserCommand::Create {
+            tenant,
+            username,
+            email,
+            password,
+            phone,
+            roles,
+            user_type,
+        }) => {
+            let tenant = idp.tenant(&tenant).await?;
+            let reg = Registration {
+                username,
+                email: Some(email),
+                phone,
+                password: Some(password),
+                user_type,
+                roles,
+                email_verified: true,
+                ..Registration::default()
+            };
+            let a = idp.register(&ctx, tenant.id, reg).await?;
+            println!(
+                "created user {} (id {}, number {}) in tenant {}",
+                a.username, a.id, a.number, tenant.name
+            );
+        }
+        Command::Role(RoleCommand::Create {
+            tenant,
+            name,
+            entitlements,
+            description,
+        }) => {
+            let tenant = idp.tenant(&tenant).await?;
+            let r = idp
+                .create_role(
+                    &ctx,
+                    tenant.id,
+                    &name,
+                    description.as_deref(),
+                    &entitlements,
+                )
+                .await?;
+            let names: Vec<&str> = r.entitlements.iter().map(|e| e.name.as_str()).collect();
+            println!(
+                "created role {} (id {}) in tenant {} with entitlements: {}",
+                r.name,
+                r.id,
+                tenant.name,
+                names.join(", ")
+            );
+        }
+        Command::Serve | Command::Migrate => unreachable!("handled by run"),
+    }
+    Ok(())
+}

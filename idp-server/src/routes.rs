@@ -1,0 +1,50 @@
+//! The HTTP surface of the server: health and readiness now; OIDC and the compatibility
+//! adapters mount here under their configured prefixes as they arrive.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use idp_http::{HttpLimits, harden};
+use serde_json::json;
+
+use crate::app::App;
+
+pub fn router(app: App) -> Router {
+    let limits = HttpLimits {
+        body_limit: app.config.http.body_limit,
+        request_timeout: Duration::from_secs(app.config.http.request_timeout_secs),
+    };
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(app);
+    harden(router, limits)
+}
+
+/// The process is up and answering.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The process can serve: its database answers (and Redis, once configured).
+async fn readyz(State(app): State<App>) -> Response {
+    let db = tokio::time::timeout(Duration::from_secs(2), app.idp.store().ping()).await;
+    let (status, db_state) = match db {
+        Ok(Ok(())) => (StatusCode::OK, "ok".to_owned()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable".to_owned())
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout".to_owned()),
+    };
+    let ready = status == StatusCode::OK;
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": { "database": { "kind": app.store_kind, "state": db_state } },
+    });
+    (status, Json(body)).into_response()
+}

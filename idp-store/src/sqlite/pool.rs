@@ -1,0 +1,172 @@
+//! Connections to the database file, used from async code without blocking the runtime.
+//!
+//! SQLite allows one writer at a time, so the store keeps exactly one writer connection: writes
+//! queue on a semaphore instead of spinning on SQLITE_BUSY, and each runs in a
+//! `BEGIN IMMEDIATE` transaction (which takes the write lock up front, so a transaction never
+//! has to upgrade a read lock and fail half-way). Reads use a few connections of their own; in
+//! WAL mode they see the last committed state and neither block nor are blocked by the writer.
+//! All rusqlite calls run on tokio's blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use idp_core::store::{StoreError, StoreResult};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+use super::error::DbResult;
+
+const READERS: usize = 4;
+
+pub(super) struct Pool {
+    writer: Arc<Mutex<Connection>>,
+    /// One permit: at most one blocking thread waits for the writer at a time.
+    write_gate: Arc<Semaphore>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    /// As many permits as reader connections, so a permit holder always finds one.
+    read_gate: Arc<Semaphore>,
+}
+
+impl Pool {
+    /// Opens (creating if needed) the file and its connections. Blocking.
+    pub(super) fn open(path: &Path) -> DbResult<Pool> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        // The writer first: it switches the file to WAL, which the readers then share.
+        let writer = connect(path)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let conn = connect(path)?;
+                // A query that tries to write on a reader is a bug; make it fail loudly.
+                conn.pragma_update(None, "query_only", true)?;
+                Ok(conn)
+            })
+            .collect::<DbResult<Vec<_>>>()?;
+        Ok(Pool {
+            writer: Arc::new(Mutex::new(writer)),
+            write_gate: Arc::new(Semaphore::new(1)),
+            readers: Arc::new(Mutex::new(readers)),
+            read_gate: Arc::new(Semaphore::new(READERS)),
+        })
+    }
+
+    /// Runs `f` in a read transaction, so that multi-statement reads see one snapshot.
+    pub(super) async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = acquire(&self.read_gate).await?;
+        let readers = self.readers.clone();
+        blocking(move || {
+            let _permit = permit;
+            let mut lease = Lease::take(&readers)?;
+            let tx = lease.conn()?.transaction()?;
+            // Dropping the transaction ends it; nothing was written.
+            f(&tx)
+        })
+        .await
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits if it returns Ok.
+    pub(super) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_writer(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Hands `f` the writer connection itself (migrations manage their own transactions).
+    pub(super) async fn with_writer<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = acquire(&self.write_gate).await?;
+        let writer = self.writer.clone();
+        blocking(move || {
+            let _permit = permit;
+            f(&mut lock(&writer))
+        })
+        .await
+    }
+}
+
+fn connect(path: &Path) -> DbResult<Connection> {
+    let conn = Connection::open(path)?;
+    // busy_timeout first: the other pragmas may need a lock another process holds briefly.
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Internal(format!("journal_mode is {mode}, not wal")).into());
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+async fn acquire(gate: &Arc<Semaphore>) -> StoreResult<tokio::sync::OwnedSemaphorePermit> {
+    gate.clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| StoreError::Unavailable("store is closed".into()))
+}
+
+async fn blocking<T, F>(f: F) -> StoreResult<T>
+where
+    F: FnOnce() -> DbResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(StoreError::from),
+        Err(e) => Err(StoreError::Internal(format!("store task failed: {e}"))),
+    }
+}
+
+/// A panic while a connection was in use leaves the connection itself sound (an open
+/// transaction is rolled back when dropped), so a poisoned lock is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A reader connection on loan; goes back to the pool even if the query panics.
+struct Lease<'a> {
+    pool: &'a Mutex<Vec<Connection>>,
+    conn: Option<Connection>,
+}
+
+impl<'a> Lease<'a> {
+    fn take(pool: &'a Mutex<Vec<Connection>>) -> DbResult<Self> {
+        let conn = lock(pool).pop();
+        if conn.is_none() {
+            return Err(StoreError::Internal("no reader connection left".into()).into());
+        }
+        Ok(Lease { pool, conn })
+    }
+
+    fn conn(&mut self) -> DbResult<&mut Connection> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Internal("reader connection already returned".into()).into())
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            lock(self.pool).push(conn);
+        }
+    }
+}
