@@ -120,6 +120,9 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// A request that takes longer is answered 503.
     pub request_timeout_secs: u64,
+    /// On shutdown, how long in-flight requests may take to finish before connections are cut
+    /// (a client stalled half-way through its headers would otherwise hold the process).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -127,6 +130,7 @@ impl Default for HttpConfig {
         Self {
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
+            shutdown_grace_secs: 10,
         }
     }
 }
@@ -260,6 +264,9 @@ impl Config {
         }
         if self.http.body_limit < 1024 {
             return bad("http.body_limit", "must be at least 1024 bytes".into());
+        }
+        if self.http.shutdown_grace_secs == 0 {
+            return bad("http.shutdown_grace_secs", "must be at least 1".into());
         }
         if self.http.request_timeout_secs == 0 {
             return bad("http.request_timeout_secs", "must be at least 1".into());

@@ -1,6 +1,7 @@
 //! Running the HTTP server until ctrl-c or SIGTERM, letting in-flight requests finish.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -19,14 +20,24 @@ pub struct Running {
 }
 
 impl Running {
-    /// Graceful stop: stops accepting, waits for in-flight requests.
+    /// Graceful stop: stops accepting and lets in-flight requests finish, for at most
+    /// `http.shutdown_grace_secs`; connections still open then are cut.
     pub async fn stop(mut self) -> Result<(), ServerError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task
-            .await
-            .map_err(|e| ServerError::Io(std::io::Error::other(e)))?
+        let grace = Duration::from_secs(self.app.config.http.shutdown_grace_secs);
+        match tokio::time::timeout(grace, &mut self.task).await {
+            Ok(joined) => joined.map_err(|e| ServerError::Io(std::io::Error::other(e)))?,
+            Err(_) => {
+                tracing::warn!(
+                    ?grace,
+                    "connections still open after the shutdown grace period; closing them"
+                );
+                self.task.abort();
+                Ok(())
+            }
+        }
     }
 }
 

@@ -32,6 +32,8 @@ use self::rows::{account_cols, answer_cols, audit_cols, client_cols, get, tenant
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a call may wait for a pooled connection (and for creating or recycling one).
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Server-side limit on one statement, in milliseconds.
+const STATEMENT_TIMEOUT_MS: u32 = 15_000;
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
 
@@ -57,7 +59,8 @@ impl PostgresStore {
     /// a key=value connection string) and checks that one connection can be opened.
     ///
     /// A malformed URL is `Internal`; a server that cannot be reached is `Unavailable`. Opening
-    /// a connection times out after 5 s (unless the URL sets `connect_timeout`), and so does
+    /// a connection times out after 5 s (unless the URL sets `connect_timeout`), a statement
+    /// after 15 s (unless the URL's `options` set `statement_timeout`), and so does
     /// waiting for a pooled connection, so an outage fails calls fast instead of queueing them.
     pub async fn connect(url: &str, max_connections: usize) -> StoreResult<PostgresStore> {
         // The parse error never echoes the URL, which may carry a password.
@@ -73,6 +76,14 @@ impl PostgresStore {
         }
         if config.get_application_name().is_none() {
             config.application_name("idp");
+        }
+        // A statement stuck behind a lock must fail, not hold a request (and a pooled
+        // connection) forever. The URL's own `options` may set another value.
+        let options = config.get_options().unwrap_or_default().to_owned();
+        if !options.contains("statement_timeout") {
+            config.options(
+                format!("{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}").trim_start(),
+            );
         }
         let manager = Manager::from_config(
             config,

@@ -1,0 +1,1 @@
+//! Shared set-up for the benchmarks in `benches/` (the HTTP load generator joins later).
