@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys an `IDP_` variable may set. Other `IDP_` variables (`IDP_CONFIG`, test
 /// settings) are not configuration and are ignored.
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 13] = [
     "listen",
     "issuer",
     "data_dir",
@@ -25,6 +25,7 @@ const ENV_KEYS: [&str; 12] = [
     "log_format",
     "argon2",
     "http",
+    "tokens",
     "adapters",
 ];
 
@@ -48,6 +49,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub argon2: Argon2Config,
     pub http: HttpConfig,
+    pub tokens: TokensConfig,
     pub adapters: AdaptersConfig,
 }
 
@@ -65,6 +67,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             argon2: Argon2Config::default(),
             http: HttpConfig::default(),
+            tokens: TokensConfig::default(),
             adapters: AdaptersConfig::default(),
         }
     }
@@ -131,6 +134,32 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// Lifetimes of what the token service issues, in seconds, and the default signing algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokensConfig {
+    pub access_token_ttl_secs: u64,
+    pub id_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub code_ttl_secs: u64,
+    pub session_ttl_secs: u64,
+    /// `ES256`, `RS256` or `EdDSA`: access tokens, and ID tokens unless a client asks otherwise.
+    pub default_alg: String,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 900,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            code_ttl_secs: 60,
+            session_ttl_secs: 12 * 3600,
+            default_alg: "ES256".into(),
         }
     }
 }
@@ -270,6 +299,35 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             return bad("http.request_timeout_secs", "must be at least 1".into());
+        }
+        let t = &self.tokens;
+        for (key, v, max) in [
+            (
+                "tokens.access_token_ttl_secs",
+                t.access_token_ttl_secs,
+                86_400,
+            ),
+            ("tokens.id_token_ttl_secs", t.id_token_ttl_secs, 86_400),
+            (
+                "tokens.refresh_token_ttl_secs",
+                t.refresh_token_ttl_secs,
+                400 * 86_400,
+            ),
+            ("tokens.code_ttl_secs", t.code_ttl_secs, 600),
+            ("tokens.session_ttl_secs", t.session_ttl_secs, 30 * 86_400),
+        ] {
+            if v == 0 || v > max {
+                return bad(key, format!("must be 1 to {max} seconds"));
+            }
+        }
+        if t.default_alg
+            .parse::<idp_core::model::SigningAlg>()
+            .is_err()
+        {
+            return bad(
+                "tokens.default_alg",
+                format!("`{}` must be ES256, RS256 or EdDSA", t.default_alg),
+            );
         }
         let a = &self.adapters;
         for (name, m) in [

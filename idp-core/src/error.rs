@@ -19,6 +19,19 @@ pub enum Error {
     /// Unknown app client or wrong client secret.
     #[error("invalid client")]
     InvalidClient,
+    /// A code, refresh token or other grant that is unknown, expired, spent, revoked, or not
+    /// the caller's (OAuth `invalid_grant`). The reason is for logs and the error description.
+    #[error("invalid grant: {0}")]
+    InvalidGrant(String),
+    /// The client may not use this grant type (OAuth `unauthorized_client`).
+    #[error("unauthorized client: {0}")]
+    UnauthorizedClient(String),
+    /// A scope the client may not ask for (OAuth `invalid_scope`).
+    #[error("invalid scope: {0}")]
+    InvalidScope(String),
+    /// A bearer token that is malformed, expired, revoked or not ours.
+    #[error("invalid token")]
+    InvalidToken,
     #[error("account is locked")]
     AccountLocked,
     #[error("account is inactive")]

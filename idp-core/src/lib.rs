@@ -4,7 +4,10 @@
 
 pub mod authz;
 pub mod error;
+pub mod jose;
+pub mod limits;
 pub mod model;
+pub mod notify;
 pub mod ops;
 pub mod secrets;
 pub mod store;

@@ -1,11 +1,14 @@
 //! Building the core from configuration: open and migrate the store, start the hashing pool,
-//! make sure the default tenant exists.
+//! make sure the default tenant and the signing keys exist, and assemble the token service.
 
 use std::sync::Arc;
 
+use chrono::Duration;
 use idp_config::{Config, Database};
 use idp_core::Idp;
+use idp_core::ops::tokens::{TokenConfig, Tokens};
 use idp_core::secrets::hasher::SecretHasher;
+use idp_plugins::keys::KeyRing;
 use idp_store::{AnyStore, Location};
 
 use crate::error::ServerError;
@@ -14,6 +17,8 @@ use crate::error::ServerError;
 #[derive(Clone)]
 pub struct App {
     pub idp: Idp,
+    pub tokens: Tokens,
+    pub keys: Arc<KeyRing>,
     pub config: Arc<Config>,
     /// `sqlite` or `postgres`, for logs and readiness.
     pub store_kind: &'static str,
@@ -31,6 +36,24 @@ pub async fn open_store(config: &Config) -> Result<AnyStore, ServerError> {
     Ok(AnyStore::open(&location).await?)
 }
 
+/// Token lifetimes and algorithm from the configuration (validated at load).
+pub fn token_config(config: &Config) -> TokenConfig {
+    let t = &config.tokens;
+    let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+    TokenConfig {
+        issuer: config.issuer.trim_end_matches('/').to_owned(),
+        access_token_ttl: secs(t.access_token_ttl_secs),
+        id_token_ttl: secs(t.id_token_ttl_secs),
+        refresh_token_ttl: secs(t.refresh_token_ttl_secs),
+        code_ttl: secs(t.code_ttl_secs),
+        session_ttl: secs(t.session_ttl_secs),
+        default_alg: t
+            .default_alg
+            .parse()
+            .unwrap_or(idp_core::model::SigningAlg::ES256),
+    }
+}
+
 impl App {
     /// Opens and migrates the store and prepares the core. `hash_threads` overrides the
     /// configured pool size (admin commands need one thread).
@@ -41,12 +64,18 @@ impl App {
             tracing::info!(?applied, "database migrated");
         }
         let store_kind = store.kind();
+        let store = store.into_dyn();
         let a = &config.argon2;
         let hasher = SecretHasher::new(a.params(), hash_threads.unwrap_or(a.threads), a.queue)?;
-        let idp = Idp::new(store.into_dyn(), hasher);
+        let idp = Idp::new(store.clone(), hasher);
         idp.ensure_default_tenant().await?;
+        let token_config = token_config(&config);
+        let keys = Arc::new(KeyRing::open(store, token_config.max_signed_lifetime()).await?);
+        let tokens = Tokens::new(idp.clone(), keys.clone(), token_config);
         Ok(Self {
             idp,
+            tokens,
+            keys,
             config: Arc::new(config),
             store_kind,
         })

@@ -3,9 +3,9 @@
 
 use clap::{Parser, Subcommand};
 use idp_config::Config;
-use idp_core::model::{DEFAULT_TENANT, GrantType};
+use idp_core::Context;
+use idp_core::model::{DEFAULT_TENANT, GrantType, SigningAlg};
 use idp_core::ops::{NewClient, Registration};
-use idp_core::{Context, Idp};
 
 use crate::app::{App, open_store};
 use crate::error::ServerError;
@@ -43,6 +43,17 @@ pub enum Command {
     /// Manage roles and their entitlements.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new signing key for every algorithm. The previous keys stop signing but stay
+    /// published until every token they signed has expired; running servers pick the new keys
+    /// up within a minute (at once for verification).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +91,12 @@ pub enum ClientCommand {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
+        /// A third-party client: users are asked to consent before it receives their data.
+        #[arg(long)]
+        third_party: bool,
+        /// ID-token signing algorithm for this client: ES256 (default), RS256 or EdDSA.
+        #[arg(long = "id-token-alg", value_parser = parse_alg)]
+        id_token_alg: Option<SigningAlg>,
     },
 }
 
@@ -127,6 +144,10 @@ fn parse_grant(s: &str) -> Result<GrantType, String> {
     s.parse()
 }
 
+fn parse_alg(s: &str) -> Result<SigningAlg, String> {
+    s.parse()
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), ServerError> {
     let config = Config::load()?;
@@ -142,106 +163,131 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             }
             Ok(())
         }
-        admin => {
-            let app = App::build(config, Some(1)).await?;
-            run_admin(&app.idp, admin).await
+        Command::Tenant(c) => tenant(&admin(config).await?, c).await,
+        Command::Client(c) => client(&admin(config).await?, c).await,
+        Command::User(c) => user(&admin(config).await?, c).await,
+        Command::Role(c) => role(&admin(config).await?, c).await,
+        Command::Keys(KeysCommand::Rotate) => {
+            let app = admin(config).await?;
+            for key in app.keys.rotate().await? {
+                println!("new {} signing key {}", key.alg, key.kid);
+            }
+            Ok(())
         }
     }
 }
 
-async fn run_admin(idp: &Idp, command: Command) -> Result<(), ServerError> {
-    let ctx = Context::system();
-    match command {
-        Command::Tenant(TenantCommand::Create { name, description }) => {
-            let t = idp
-                .create_tenant(&ctx, &name, description.as_deref())
-                .await?;
-            println!("created tenant {} (id {})", t.name, t.id);
-        }
-        Command::Client(ClientCommand::Create {
-            tenant,
-            id,
-            secret,
-            redirect_uris,
-            grants,
-            scopes,
-            name,
-        }) => {
-            let tenant = idp.tenant(&tenant).await?;
-            let new = NewClient {
-                id,
-                name,
-                secret,
-                redirect_uris,
-                grants,
-                scopes,
-            };
-            let c = idp.create_client(&ctx, tenant.id, new).await?;
-            let kind = if c.is_public() {
-                "public"
-            } else {
-                "confidential"
-            };
-            let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
-            println!(
-                "created {kind} client {} in tenant {} (grants: {})",
-                c.id,
-                tenant.name,
-                grants.join(", ")
-            );
-        }
-        Command::User(UserCommand::Create {
-            tenant,
-            username,
-            email,
-            password,
-            phone,
-            roles,
-            user_type,
-        }) => {
-            let tenant = idp.tenant(&tenant).await?;
-            let reg = Registration {
-                username,
-                email: Some(email),
-                phone,
-                password: Some(password),
-                user_type,
-                roles,
-                email_verified: true,
-                ..Registration::default()
-            };
-            let a = idp.register(&ctx, tenant.id, reg).await?;
-            println!(
-                "created user {} (id {}, number {}) in tenant {}",
-                a.username, a.id, a.number, tenant.name
-            );
-        }
-        Command::Role(RoleCommand::Create {
-            tenant,
-            name,
-            entitlements,
-            description,
-        }) => {
-            let tenant = idp.tenant(&tenant).await?;
-            let r = idp
-                .create_role(
-                    &ctx,
-                    tenant.id,
-                    &name,
-                    description.as_deref(),
-                    &entitlements,
-                )
-                .await?;
-            let names: Vec<&str> = r.entitlements.iter().map(|e| e.name.as_str()).collect();
-            println!(
-                "created role {} (id {}) in tenant {} with entitlements: {}",
-                r.name,
-                r.id,
-                tenant.name,
-                names.join(", ")
-            );
-        }
-        Command::Serve | Command::Migrate => unreachable!("handled by run"),
-    }
+/// The core for an admin command: the operator, one hashing thread.
+async fn admin(config: Config) -> Result<App, ServerError> {
+    App::build(config, Some(1)).await
+}
+
+async fn tenant(app: &App, command: TenantCommand) -> Result<(), ServerError> {
+    let TenantCommand::Create { name, description } = command;
+    let t = app
+        .idp
+        .create_tenant(&Context::system(), &name, description.as_deref())
+        .await?;
+    println!("created tenant {} (id {})", t.name, t.id);
+    Ok(())
+}
+
+async fn client(app: &App, command: ClientCommand) -> Result<(), ServerError> {
+    let ClientCommand::Create {
+        tenant,
+        id,
+        secret,
+        redirect_uris,
+        grants,
+        scopes,
+        name,
+        third_party,
+        id_token_alg,
+    } = command;
+    let tenant = app.idp.tenant(&tenant).await?;
+    let new = NewClient {
+        id,
+        name,
+        secret,
+        redirect_uris,
+        grants,
+        scopes,
+        third_party,
+        id_token_alg,
+    };
+    let c = app
+        .idp
+        .create_client(&Context::system(), tenant.id, new)
+        .await?;
+    let kind = if c.is_public() {
+        "public"
+    } else {
+        "confidential"
+    };
+    let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+    println!(
+        "created {kind} client {} in tenant {} (grants: {})",
+        c.id,
+        tenant.name,
+        grants.join(", ")
+    );
+    Ok(())
+}
+
+async fn user(app: &App, command: UserCommand) -> Result<(), ServerError> {
+    let UserCommand::Create {
+        tenant,
+        username,
+        email,
+        password,
+        phone,
+        roles,
+        user_type,
+    } = command;
+    let tenant = app.idp.tenant(&tenant).await?;
+    let reg = Registration {
+        username,
+        email: Some(email),
+        phone,
+        password: Some(password),
+        user_type,
+        roles,
+        email_verified: true,
+        ..Registration::default()
+    };
+    let a = app.idp.register(&Context::system(), tenant.id, reg).await?;
+    println!(
+        "created user {} (id {}, number {}) in tenant {}",
+        a.username, a.id, a.number, tenant.name
+    );
+    Ok(())
+}
+
+async fn role(app: &App, command: RoleCommand) -> Result<(), ServerError> {
+    let RoleCommand::Create {
+        tenant,
+        name,
+        entitlements,
+        description,
+    } = command;
+    let tenant = app.idp.tenant(&tenant).await?;
+    let r = app
+        .idp
+        .create_role(
+            &Context::system(),
+            tenant.id,
+            &name,
+            description.as_deref(),
+            &entitlements,
+        )
+        .await?;
+    let names: Vec<&str> = r.entitlements.iter().map(|e| e.name.as_str()).collect();
+    println!(
+        "created role {} (id {}) in tenant {} with entitlements: {}",
+        r.name,
+        r.id,
+        tenant.name,
+        names.join(", ")
+    );
     Ok(())
 }

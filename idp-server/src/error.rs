@@ -14,6 +14,8 @@ pub enum ServerError {
     Core(#[from] idp_core::Error),
     #[error("password hashing: {0}")]
     Hash(#[from] HashError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] idp_plugins::keys::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

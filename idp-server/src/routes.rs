@@ -18,10 +18,12 @@ pub fn router(app: App) -> Router {
         body_limit: app.config.http.body_limit,
         request_timeout: Duration::from_secs(app.config.http.request_timeout_secs),
     };
+    let oidc = idp_oidc::router(idp_oidc::OidcState::new(app.tokens.clone()));
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(app);
+        .with_state(app)
+        .merge(oidc);
     harden(router, limits)
 }
 

@@ -17,6 +17,8 @@ pub struct Running {
     pub app: App,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
+    /// Housekeeping that lives as long as the server.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Running {
@@ -25,6 +27,9 @@ impl Running {
     pub async fn stop(mut self) -> Result<(), ServerError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        for task in self.background.drain(..) {
+            task.abort();
         }
         let grace = Duration::from_secs(self.app.config.http.shutdown_grace_secs);
         match tokio::time::timeout(grace, &mut self.task).await {
@@ -64,12 +69,32 @@ pub async fn start(app: App) -> Result<Running, ServerError> {
         .await
         .map_err(ServerError::Io)
     });
+    let background = vec![
+        // Keys rotated by another replica (or `keys rotate`) are picked up within a minute.
+        app.keys.spawn_reloader(Duration::from_secs(60)),
+        tokio::spawn(purge_expired(app.clone())),
+    ];
     Ok(Running {
         addr,
         app,
         stop: Some(stop),
         task,
+        background,
     })
+}
+
+/// Deletes spent codes, expired refresh tokens, sessions and revocation records every ten
+/// minutes. Every replica may do it: the deletes are idempotent.
+async fn purge_expired(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match app.idp.store().purge_expired(idp_core::model::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired grants"),
+            Err(e) => tracing::warn!(error = %e, "purging expired grants failed"),
+        }
+    }
 }
 
 /// Serves until ctrl-c or SIGTERM.

@@ -8,6 +8,7 @@
 //! tenant's question) are enforced by composite foreign keys on `(id, tenant_id)`.
 
 mod error;
+mod grants;
 mod migrate;
 mod rows;
 
@@ -641,8 +642,9 @@ impl Store for PostgresStore {
 
     async fn delete_account(&self, id: Uuid) -> StoreResult<bool> {
         let c = self.conn().await?;
-        // Answers and role assignments go with it (ON DELETE CASCADE), in this one statement;
-        // secrets live in the account row. Audit records have no foreign key and stay.
+        // Answers, role assignments, token families (with their refresh tokens), sessions and
+        // consents go with it (ON DELETE CASCADE), in this one statement; secrets live in the
+        // account row. Audit records have no foreign key and stay.
         let n = execute(&c, "DELETE FROM accounts WHERE id = $1", &[&id]).await?;
         Ok(n > 0)
     }
@@ -958,7 +960,8 @@ impl Store for PostgresStore {
         execute(
             &c,
             "INSERT INTO app_clients (id, tenant_id, name, secret_digest, redirect_uris, grants, \
-             scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             scopes, consent_required, id_token_alg, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &client.id,
                 &client.tenant_id,
@@ -967,6 +970,8 @@ impl Store for PostgresStore {
                 &client.redirect_uris,
                 &grants,
                 &client.scopes,
+                &client.consent_required,
+                &client.id_token_alg.map(|a| a.as_str()),
                 &client.created_at,
             ],
         )
@@ -1063,5 +1068,116 @@ impl Store for PostgresStore {
             .await?
             .map(|r| rows::audit(&r))
             .transpose()
+    }
+
+    // --- signing keys ---
+
+    async fn insert_key(&self, key: &SigningKey) -> StoreResult<()> {
+        grants::insert_key(self, key).await
+    }
+
+    async fn list_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        grants::list_keys(self).await
+    }
+
+    async fn delete_keys_superseded_before(&self, before: Timestamp) -> StoreResult<u64> {
+        grants::delete_keys_superseded_before(self, before).await
+    }
+
+    // --- authorization codes ---
+
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        grants::insert_code(self, code).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_digest: &str,
+        first: &RefreshToken,
+        at: Timestamp,
+    ) -> StoreResult<CodeRedemption> {
+        grants::redeem_code(self, code_digest, first, at).await
+    }
+
+    // --- refresh-token families ---
+
+    async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
+        grants::create_family(self, family, first).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        token_digest: &str,
+        next: &RefreshToken,
+        at: Timestamp,
+    ) -> StoreResult<RefreshRotation> {
+        grants::rotate_refresh(self, token_digest, next, at).await
+    }
+
+    async fn refresh_token(
+        &self,
+        token_digest: &str,
+    ) -> StoreResult<Option<(RefreshToken, TokenFamily)>> {
+        grants::refresh_token(self, token_digest).await
+    }
+
+    async fn family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>> {
+        grants::family_by_id(self, id).await
+    }
+
+    async fn revoke_family(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
+        grants::revoke_family(self, id, at).await
+    }
+
+    async fn revoke_account_families(&self, account_id: Uuid, at: Timestamp) -> StoreResult<u64> {
+        grants::revoke_account_families(self, account_id, at).await
+    }
+
+    // --- access-token revocation ---
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+        grants::revoke_access_token(self, jti, expires_at).await
+    }
+
+    async fn access_token_revoked(&self, jti: &str, family_id: Option<Uuid>) -> StoreResult<bool> {
+        grants::access_token_revoked(self, jti, family_id).await
+    }
+
+    // --- browser sessions ---
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        grants::create_session(self, session).await
+    }
+
+    async fn session(&self, id_digest: &str) -> StoreResult<Option<Session>> {
+        grants::session_by_digest(self, id_digest).await
+    }
+
+    async fn delete_session(&self, id_digest: &str) -> StoreResult<bool> {
+        grants::delete_session(self, id_digest).await
+    }
+
+    // --- consents ---
+
+    async fn grant_consent(
+        &self,
+        account_id: Uuid,
+        client_id: &str,
+        scopes: &[String],
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        grants::grant_consent(self, account_id, client_id, scopes, at).await
+    }
+
+    async fn consented_scopes(
+        &self,
+        account_id: Uuid,
+        client_id: &str,
+    ) -> StoreResult<Vec<String>> {
+        grants::consented_scopes(self, account_id, client_id).await
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
+        grants::purge_expired(self, now).await
     }
 }

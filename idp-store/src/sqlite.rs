@@ -8,12 +8,17 @@ mod accounts;
 mod audit;
 mod clients;
 mod codec;
+mod codes;
+mod consents;
 mod credentials;
 mod error;
+mod families;
+mod keys;
 mod migrate;
 mod pool;
 mod questions;
 mod roles;
+mod sessions;
 mod tenants;
 
 use std::path::Path;
@@ -366,6 +371,154 @@ impl Store for SqliteStore {
             .read(move |c| audit::by_id(c, tenant_id, account_id, audit_id))
             .await
     }
+
+    // --- signing keys ---
+
+    async fn insert_key(&self, key: &SigningKey) -> StoreResult<()> {
+        let key = key.clone();
+        self.pool.write(move |c| keys::insert(c, &key)).await
+    }
+
+    async fn list_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        self.pool.read(|c| keys::list(c)).await
+    }
+
+    async fn delete_keys_superseded_before(&self, before: Timestamp) -> StoreResult<u64> {
+        self.pool
+            .write(move |c| keys::delete_superseded_before(c, before))
+            .await
+    }
+
+    // --- authorization codes ---
+
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        let code = code.clone();
+        self.pool.write(move |c| codes::insert(c, &code)).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_digest: &str,
+        first: &RefreshToken,
+        at: Timestamp,
+    ) -> StoreResult<CodeRedemption> {
+        let (digest, first) = (code_digest.to_owned(), first.clone());
+        self.pool
+            .write(move |c| codes::redeem(c, &digest, &first, at))
+            .await
+    }
+
+    // --- refresh-token families ---
+
+    async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
+        let (family, first) = (family.clone(), first.clone());
+        self.pool
+            .write(move |c| families::create(c, &family, &first))
+            .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        token_digest: &str,
+        next: &RefreshToken,
+        at: Timestamp,
+    ) -> StoreResult<RefreshRotation> {
+        let (digest, next) = (token_digest.to_owned(), next.clone());
+        self.pool
+            .write(move |c| families::rotate(c, &digest, &next, at))
+            .await
+    }
+
+    async fn refresh_token(
+        &self,
+        token_digest: &str,
+    ) -> StoreResult<Option<(RefreshToken, TokenFamily)>> {
+        let digest = token_digest.to_owned();
+        self.pool.read(move |c| families::token(c, &digest)).await
+    }
+
+    async fn family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>> {
+        self.pool.read(move |c| families::by_id(c, id)).await
+    }
+
+    async fn revoke_family(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
+        self.pool.write(move |c| families::revoke(c, id, at)).await
+    }
+
+    async fn revoke_account_families(&self, account_id: Uuid, at: Timestamp) -> StoreResult<u64> {
+        self.pool
+            .write(move |c| families::revoke_of_account(c, account_id, at))
+            .await
+    }
+
+    // --- access-token revocation ---
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+        let jti = jti.to_owned();
+        self.pool
+            .write(move |c| families::revoke_access_token(c, &jti, expires_at))
+            .await
+    }
+
+    async fn access_token_revoked(&self, jti: &str, family_id: Option<Uuid>) -> StoreResult<bool> {
+        let jti = jti.to_owned();
+        self.pool
+            .read(move |c| families::access_token_revoked(c, &jti, family_id))
+            .await
+    }
+
+    // --- browser sessions ---
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let session = session.clone();
+        self.pool
+            .write(move |c| sessions::create(c, &session))
+            .await
+    }
+
+    async fn session(&self, id_digest: &str) -> StoreResult<Option<Session>> {
+        let digest = id_digest.to_owned();
+        self.pool.read(move |c| sessions::get(c, &digest)).await
+    }
+
+    async fn delete_session(&self, id_digest: &str) -> StoreResult<bool> {
+        let digest = id_digest.to_owned();
+        self.pool.write(move |c| sessions::delete(c, &digest)).await
+    }
+
+    // --- consents ---
+
+    async fn grant_consent(
+        &self,
+        account_id: Uuid,
+        client_id: &str,
+        scopes: &[String],
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let (client_id, scopes) = (client_id.to_owned(), scopes.to_vec());
+        self.pool
+            .write(move |c| consents::grant(c, account_id, &client_id, &scopes, at))
+            .await
+    }
+
+    async fn consented_scopes(
+        &self,
+        account_id: Uuid,
+        client_id: &str,
+    ) -> StoreResult<Vec<String>> {
+        let client_id = client_id.to_owned();
+        self.pool
+            .read(move |c| consents::scopes(c, account_id, &client_id))
+            .await
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
+        self.pool
+            .write(move |c| {
+                Ok(codes::purge(c, now)? + families::purge(c, now)? + sessions::purge(c, now)?)
+            })
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -389,7 +542,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("idp.db");
         let store = SqliteStore::open(&path).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec!["0001_init".to_owned()]);
+        assert_eq!(
+            store.migrate().await.unwrap(),
+            vec!["0001_init".to_owned(), "0002_grants".to_owned()]
+        );
         assert!(store.migrate().await.unwrap().is_empty());
         drop(store);
 
@@ -403,11 +559,45 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(recorded, vec![(1, "0001_init".to_owned())]);
+        assert_eq!(
+            recorded,
+            vec![(1, "0001_init".to_owned()), (2, "0002_grants".to_owned())]
+        );
         let mode: String = raw
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test]
+    async fn upgrade_keeps_existing_clients_first_party() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idp.db");
+        // A file as a release with only 0001 left it, holding one client.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(include_str!("../migrations/sqlite/0001_init.sql"))
+            .unwrap();
+        let tenant = Uuid::new_v4().to_string();
+        raw.execute_batch(&format!(
+            "CREATE TABLE schema_migrations (
+                 version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at INTEGER NOT NULL) STRICT;
+             INSERT INTO schema_migrations VALUES (1, '0001_init', 0);
+             INSERT INTO tenants (id, name, settings, created_at, updated_at)
+                 VALUES ('{tenant}', 'acme', '{{}}', 0, 0);
+             INSERT INTO app_clients (id, tenant_id, redirect_uris, grants, scopes, created_at)
+                 VALUES ('old', '{tenant}', '[]', '[]', '[]', 0);"
+        ))
+        .unwrap();
+        drop(raw);
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(
+            store.migrate().await.unwrap(),
+            vec!["0002_grants".to_owned()]
+        );
+        let client = store.client_by_id("old").await.unwrap().expect("client");
+        assert!(!client.consent_required);
     }
 
     #[tokio::test]

@@ -2,5 +2,10 @@
 //! and lockout counters (Redis, in-process fallback), notifications (SMTP, SMS webhook, file
 //! outbox), blob storage, KYC/BVN verification and signing keys.
 //!
-//! Empty until the MFA/notification and adapter issues land; the crate exists so the tree shows
-//! the architecture of DESIGN.md from the start.
+//! Present so far: [`keys`], the signing-key ring behind [`idp_core::jose::TokenSigner`].
+
+pub mod keys;
+pub mod limits;
+pub mod notify;
+
+pub use keys::{KeyError, KeyRing};

@@ -7,7 +7,7 @@ use super::Idp;
 use super::audit::AuditEntry;
 use crate::authz::{Context, entitlements};
 use crate::error::{Error, Result};
-use crate::model::{AppClient, AuditAction, AuditCategory, GrantType, now};
+use crate::model::{AppClient, AuditAction, AuditCategory, GrantType, SigningAlg, now};
 use crate::secrets;
 use crate::validate;
 
@@ -20,6 +20,10 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub grants: Vec<GrantType>,
     pub scopes: Vec<String>,
+    /// A third-party client: users are asked to consent before it gets their data.
+    pub third_party: bool,
+    /// ID-token signing algorithm this client asks for (default: the server's).
+    pub id_token_alg: Option<SigningAlg>,
 }
 
 /// Client secrets are at least this long: they are stored as a fast digest, which is only safe
@@ -87,6 +91,8 @@ impl Idp {
             redirect_uris,
             grants,
             scopes,
+            consent_required: new.third_party,
+            id_token_alg: new.id_token_alg,
             created_at: now(),
         };
         let res = self.store.create_client(&client).await.map_err(Error::from);

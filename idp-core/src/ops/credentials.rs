@@ -147,12 +147,19 @@ impl Idp {
         name: &'static str,
     ) -> Result<()> {
         let hash = self.hasher.hash(new.as_bytes()).await?;
+        let at = now();
         let res = match self
             .store
-            .set_password_hash(account.id, &hash, need_change, now())
+            .set_password_hash(account.id, &hash, need_change, at)
             .await
         {
-            Ok(true) => Ok(()),
+            // A new password ends every grant made with the old one (a thief's included).
+            Ok(true) => self
+                .store
+                .revoke_account_families(account.id, at)
+                .await
+                .map(|_| ())
+                .map_err(Error::from),
             Ok(false) => Err(Error::NotFound("account")),
             Err(e) => Err(e.into()),
         };

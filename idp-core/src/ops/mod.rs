@@ -7,6 +7,7 @@ mod clients;
 mod credentials;
 mod roles;
 mod tenants;
+pub mod tokens;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -124,7 +124,8 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the status; leaving LOCKED (or entering ACTIVE) also resets the failure count.
     async fn set_status(&self, id: Uuid, status: AccountStatus, at: Timestamp)
     -> StoreResult<bool>;
-    /// Deletes the account with its secrets, answers and role assignments (one transaction).
+    /// Deletes the account with its secrets, answers, role assignments, token families, sessions
+    /// and consents (one transaction).
     /// Audit records stay, keyed by the account id only.
     async fn delete_account(&self, id: Uuid) -> StoreResult<bool>;
 
@@ -214,4 +215,80 @@ pub trait Store: Send + Sync + 'static {
         account_id: Uuid,
         audit_id: i64,
     ) -> StoreResult<Option<AuditRecord>>;
+
+    // --- signing keys ---
+    /// Stores a new key and, in the same transaction, sets `superseded_at = key.created_at` on
+    /// every older key of the same algorithm that has none yet.
+    async fn insert_key(&self, key: &SigningKey) -> StoreResult<()>;
+    /// Every key, newest first.
+    async fn list_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Deletes keys superseded before `before` (their tokens have all expired). Returns the count.
+    async fn delete_keys_superseded_before(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // --- authorization codes ---
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Spends a code atomically. The first call for a digest returns Redeemed and, in the same
+    /// transaction, records `first.family_id` and `at` on the code and creates that token family
+    /// (tenant, client, account, scope and auth from the code; created at `at`, not revoked)
+    /// with `first` as its first refresh token — so a concurrent replay always finds the family
+    /// to revoke. Every later call returns Replayed with that family id; an unknown digest
+    /// returns Unknown. Expiry and the other checks are the caller's (who revokes the family
+    /// when they fail).
+    async fn redeem_code(
+        &self,
+        code_digest: &str,
+        first: &RefreshToken,
+        at: Timestamp,
+    ) -> StoreResult<CodeRedemption>;
+
+    // --- refresh-token families ---
+    /// Creates a family with its first refresh token, in one transaction.
+    async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()>;
+    /// Exchanges a refresh token for `next` (same family), atomically even under concurrent
+    /// calls with the same token:
+    /// - unknown digest, token expired at `at`, or family revoked: Invalid, nothing changes;
+    /// - token already used: the family is revoked (at `at`) and Reused is returned;
+    /// - otherwise: the token is marked used at `at`, `next` is stored, Rotated(family).
+    async fn rotate_refresh(
+        &self,
+        token_digest: &str,
+        next: &RefreshToken,
+        at: Timestamp,
+    ) -> StoreResult<RefreshRotation>;
+    async fn refresh_token(
+        &self,
+        token_digest: &str,
+    ) -> StoreResult<Option<(RefreshToken, TokenFamily)>>;
+    async fn family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>>;
+    /// Ok(true) if the family was revoked now, false if unknown or already revoked.
+    async fn revoke_family(&self, id: Uuid, at: Timestamp) -> StoreResult<bool>;
+    /// Revokes every live family of the account (on lock, password change, deletion).
+    async fn revoke_account_families(&self, account_id: Uuid, at: Timestamp) -> StoreResult<u64>;
+
+    // --- access-token revocation ---
+    /// Records a revoked access token until its own expiry. Idempotent.
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
+    /// True if `jti` was revoked, or `family_id` (when given) is a revoked family.
+    async fn access_token_revoked(&self, jti: &str, family_id: Option<Uuid>) -> StoreResult<bool>;
+
+    // --- browser sessions ---
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session(&self, id_digest: &str) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, id_digest: &str) -> StoreResult<bool>;
+
+    // --- consents ---
+    /// Adds `scopes` to what the account has granted the client (a union with earlier grants).
+    async fn grant_consent(
+        &self,
+        account_id: Uuid,
+        client_id: &str,
+        scopes: &[String],
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn consented_scopes(&self, account_id: Uuid, client_id: &str)
+    -> StoreResult<Vec<String>>;
+
+    /// Deletes expired codes, refresh tokens, sessions and revoked-token records (expired before
+    /// `now`). Returns how many rows went.
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
 }

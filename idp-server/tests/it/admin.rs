@@ -336,3 +336,60 @@ fn client_in_a_tenant_that_does_not_exist() {
         .code(1)
         .stderr_has("tenant not found");
 }
+
+#[test]
+fn keys_rotate_makes_a_new_key_per_algorithm() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.run(&["keys", "rotate"]);
+    first
+        .ok()
+        .stdout_has("new ES256 signing key")
+        .stdout_has("new RS256 signing key")
+        .stdout_has("new EdDSA signing key");
+    let kids = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let second = sandbox.run(&["keys", "rotate"]);
+    second.ok();
+    let (a, b) = (kids(&first.stdout), kids(&second.stdout));
+    assert_eq!(a.len(), 3);
+    assert!(
+        a.iter().all(|k| !b.contains(k)),
+        "each rotation makes new kids: {a:?} {b:?}"
+    );
+}
+
+#[test]
+fn client_with_an_id_token_algorithm() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(&[
+            "client",
+            "create",
+            "--id",
+            "rp",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--id-token-alg",
+            "EdDSA",
+            "--third-party",
+        ])
+        .ok()
+        .stdout_has("created public client rp");
+    sandbox
+        .run(&[
+            "client",
+            "create",
+            "--id",
+            "rp2",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--id-token-alg",
+            "HS256",
+        ])
+        .code(2)
+        .stderr_has("HS256");
+}

@@ -27,7 +27,12 @@ fn referenced(constraint: &str) -> &'static str {
         | "roles_tenant_fkey"
         | "security_questions_tenant_fkey"
         | "app_clients_tenant_fkey" => "tenant",
-        "account_roles_account_fkey" | "security_answers_account_fkey" => "account",
+        "account_roles_account_fkey"
+        | "security_answers_account_fkey"
+        | "token_families_account_fkey"
+        | "sessions_account_fkey"
+        | "consents_account_fkey" => "account",
+        "refresh_tokens_family_fkey" => "token family",
         "account_roles_role_fkey" | "role_entitlements_role_fkey" => "role",
         "security_answers_question_fkey" => "question",
         "role_entitlements_entitlement_fkey" => "entitlement",

@@ -13,11 +13,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, oldest first. Append only: an applied migration is never edited.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_oauth",
+        sql: include_str!("../../migrations/postgres/0002_oauth.sql"),
+    },
+];
 
 /// First key of the advisory lock that serialises concurrent migrators (`idp` in ASCII); the
 /// second is the hash of the current schema, so stores on different schemas do not wait on

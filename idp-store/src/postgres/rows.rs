@@ -27,7 +27,8 @@ pub(crate) use tenant_cols;
 
 macro_rules! client_cols {
     () => {
-        "id, tenant_id, name, secret_digest, redirect_uris, grants, scopes, created_at"
+        "id, tenant_id, name, secret_digest, redirect_uris, grants, scopes, consent_required, id_token_alg, \
+         created_at"
     };
 }
 pub(crate) use client_cols;
@@ -173,6 +174,11 @@ pub(crate) fn client(row: &Row) -> StoreResult<AppClient> {
         redirect_uris: get(row, "redirect_uris")?,
         grants,
         scopes: get(row, "scopes")?,
+        consent_required: get(row, "consent_required")?,
+        id_token_alg: get::<Option<String>>(row, "id_token_alg")?
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|e| corrupt("client id_token_alg", e))?,
         created_at: get(row, "created_at")?,
     })
 }

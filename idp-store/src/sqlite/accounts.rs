@@ -170,10 +170,17 @@ pub(super) fn update(c: &Connection, a: &Account) -> DbResult<bool> {
     Ok(n > 0)
 }
 
-/// Removes everything that hangs off the account; audit records are not among it.
+/// Removes everything that hangs off the account; audit records are not among it, nor are
+/// authorization codes (they expire within minutes and reference no account row).
 pub(super) fn delete(c: &Connection, id: Uuid) -> DbResult<bool> {
     let id = text(id);
     for sql in [
+        // Tokens before their families, which they reference.
+        "DELETE FROM refresh_tokens
+         WHERE family_id IN (SELECT id FROM token_families WHERE account_id = ?1)",
+        "DELETE FROM token_families WHERE account_id = ?1",
+        "DELETE FROM sessions WHERE account_id = ?1",
+        "DELETE FROM consents WHERE account_id = ?1",
         "DELETE FROM account_roles WHERE account_id = ?1",
         "DELETE FROM security_answers WHERE account_id = ?1",
         "DELETE FROM account_secrets WHERE account_id = ?1",

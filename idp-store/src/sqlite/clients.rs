@@ -11,7 +11,8 @@ use super::error::DbResult;
 macro_rules! select {
     ($rest:literal) => {
         concat!(
-            "SELECT id, tenant_id, name, secret_digest, redirect_uris, grants, scopes, created_at
+            "SELECT id, tenant_id, name, secret_digest, redirect_uris, grants, scopes,
+                    consent_required, id_token_alg, created_at
              FROM app_clients ",
             $rest
         )
@@ -27,6 +28,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<AppClient> {
         redirect_uris: r.json("redirect_uris")?,
         grants: r.json("grants")?,
         scopes: r.json("scopes")?,
+        consent_required: r.get("consent_required")?,
+        id_token_alg: r.opt_parsed("id_token_alg")?,
         created_at: r.ts("created_at")?,
     })
 }
@@ -34,8 +37,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<AppClient> {
 pub(super) fn create(c: &Connection, client: &AppClient) -> DbResult<()> {
     c.prepare_cached(
         "INSERT INTO app_clients (id, tenant_id, name, secret_digest, redirect_uris, grants,
-             scopes, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             scopes, consent_required, id_token_alg, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         client.id,
@@ -45,6 +48,8 @@ pub(super) fn create(c: &Connection, client: &AppClient) -> DbResult<()> {
         json(&client.redirect_uris)?,
         json(&client.grants)?,
         json(&client.scopes)?,
+        client.consent_required,
+        client.id_token_alg.map(|a| a.as_str()),
         micros(client.created_at),
     ])?;
     Ok(())

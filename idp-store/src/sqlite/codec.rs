@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use chrono::DateTime;
-use idp_core::model::{GrantType, Profile, TenantSettings, Timestamp};
+use idp_core::model::{AuthContext, GrantType, Profile, TenantSettings, Timestamp};
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use uuid::Uuid;
@@ -53,6 +53,7 @@ macro_rules! json_column {
 }
 
 json_column!(
+    AuthContext,
     TenantSettings,
     Profile,
     Vec<String>,
@@ -69,6 +70,8 @@ pub(super) trait RowExt {
     fn json<T: JsonColumn>(&self, col: &str) -> rusqlite::Result<T>;
     /// Enums stored by name (`AccountStatus`, `AuditAction`, ...).
     fn parsed<T: FromStr<Err = String>>(&self, col: &str) -> rusqlite::Result<T>;
+    /// A nullable enum column.
+    fn opt_parsed<T: FromStr<Err = String>>(&self, col: &str) -> rusqlite::Result<Option<T>>;
 }
 
 impl RowExt for Row<'_> {
@@ -89,6 +92,10 @@ impl RowExt for Row<'_> {
     }
     fn parsed<T: FromStr<Err = String>>(&self, col: &str) -> rusqlite::Result<T> {
         self.get::<_, Parsed<T>>(col).map(|p| p.0)
+    }
+    fn opt_parsed<T: FromStr<Err = String>>(&self, col: &str) -> rusqlite::Result<Option<T>> {
+        self.get::<_, Option<Parsed<T>>>(col)
+            .map(|p| p.map(|p| p.0))
     }
 }
 

@@ -13,11 +13,18 @@ struct Migration {
 }
 
 /// In version order. Never edit an applied migration: add the next one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_grants",
+        sql: include_str!("../../migrations/sqlite/0002_grants.sql"),
+    },
+];
 
 /// Applies the migrations not yet recorded, each in its own transaction together with its
 /// record, and returns their names. `BEGIN IMMEDIATE` makes two processes migrating the same

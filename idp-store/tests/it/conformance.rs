@@ -1489,6 +1489,8 @@ async fn clients_roundtrip(store: Arc<dyn Store>) {
             GrantType::ClientCredentials,
         ],
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
+        consent_required: true,
+        id_token_alg: Some(SigningAlg::RS256),
         created_at: at,
     };
     let public = AppClient {
@@ -1499,6 +1501,8 @@ async fn clients_roundtrip(store: Arc<dyn Store>) {
         redirect_uris: Vec::new(),
         grants: vec![GrantType::Password],
         scopes: Vec::new(),
+        consent_required: false,
+        id_token_alg: None,
         created_at: at + secs(1),
     };
     store.create_client(&confidential).await.unwrap();

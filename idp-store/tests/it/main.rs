@@ -4,4 +4,6 @@
 mod support;
 
 mod conformance;
+mod grants;
 mod ops;
+mod tokens;

@@ -5,6 +5,10 @@
 
 mod http_basics;
 mod lifecycle;
+mod oidc_errors;
+mod oidc_rp;
+mod oidc_sessions;
+mod oidc_util;
 mod replicas;
 
 /// `both_stores!(name)` turns `async fn name(server: &idp_e2e::TestServer)` into the tests

@@ -325,6 +325,12 @@ pub struct AppClient {
     pub redirect_uris: Vec<String>,
     pub grants: Vec<GrantType>,
     pub scopes: Vec<String>,
+    /// Third-party clients must obtain the user's consent; first-party ones (false) need not.
+    #[serde(default)]
+    pub consent_required: bool,
+    /// How this client wants its ID tokens signed; None: the server's default algorithm.
+    #[serde(default)]
+    pub id_token_alg: Option<SigningAlg>,
     pub created_at: Timestamp,
 }
 
@@ -452,3 +458,6 @@ pub struct AuditRecord {
     #[serde(flatten)]
     pub record: NewAudit,
 }
+
+mod grants;
+pub use grants::*;

@@ -1,0 +1,172 @@
+//! Token operations of the core over each store, where races matter: one refresh token
+//! presented many times at once, one code redeemed many times at once.
+
+use std::sync::Arc;
+
+use idp_core::Context;
+use idp_core::model::*;
+use idp_core::ops::tokens::{AuthorizeRequest, TokenConfig, Tokens};
+use idp_core::ops::{NewClient, Registration};
+use idp_core::secrets::hasher::{HashParams, SecretHasher};
+use idp_core::store::Store;
+use idp_core::{Error, Idp};
+use idp_plugins::keys::KeyRing;
+
+use crate::store_tests;
+
+store_tests!(
+    concurrent_refreshes_of_one_token,
+    concurrent_redemptions_of_one_code
+);
+
+struct Fixture {
+    tokens: Tokens,
+    client: AppClient,
+    account: Account,
+}
+
+async fn fixture(store: Arc<dyn Store>) -> Fixture {
+    let hasher = SecretHasher::new(
+        HashParams {
+            m_cost: 64,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        2,
+        64,
+    )
+    .expect("hasher");
+    let idp = Idp::new(store.clone(), hasher);
+    let tenant = idp.ensure_default_tenant().await.expect("tenant");
+    let config = TokenConfig::new("http://127.0.0.1:1");
+    let keys = KeyRing::open(store, config.max_signed_lifetime())
+        .await
+        .expect("keys");
+    let tokens = Tokens::new(idp.clone(), Arc::new(keys), config);
+    let new = NewClient {
+        id: "rp".into(),
+        secret: Some("rp-secret-rp-secret".into()),
+        redirect_uris: vec!["https://rp.example/cb".into()],
+        ..NewClient::default()
+    };
+    let client = idp
+        .create_client(&Context::system(), tenant.id, new)
+        .await
+        .expect("client");
+    let reg = Registration {
+        username: "uma".into(),
+        email: Some("uma@example.com".into()),
+        password: Some("Secret#123".into()),
+        ..Registration::default()
+    };
+    let account = idp
+        .register(&Context::system(), tenant.id, reg)
+        .await
+        .expect("account");
+    Fixture {
+        tokens,
+        client,
+        account,
+    }
+}
+
+async fn code(f: &Fixture) -> String {
+    let req = AuthorizeRequest {
+        response_type: "code".into(),
+        redirect_uri: Some("https://rp.example/cb".into()),
+        scope: Some("openid email".into()),
+        ..Default::default()
+    };
+    let issued = f.tokens.check_authorize(&f.client, &req).expect("request");
+    let auth = AuthContext {
+        auth_time: Some(now()),
+        amr: vec!["pwd".into()],
+        acr: None,
+    };
+    f.tokens
+        .issue_code(&f.client, &issued, f.account.id, &auth)
+        .await
+        .expect("code")
+}
+
+async fn concurrent_refreshes_of_one_token(store: Arc<dyn Store>) {
+    let f = Arc::new(fixture(store).await);
+    let set = f
+        .tokens
+        .exchange_code(
+            &f.client,
+            &code(&f).await,
+            Some("https://rp.example/cb"),
+            None,
+        )
+        .await
+        .expect("tokens");
+    let refresh = set.refresh_token.expect("refresh token");
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (f, rt) = (f.clone(), refresh.clone());
+            tokio::spawn(async move { f.tokens.refresh(&f.client, &rt, None).await })
+        })
+        .collect();
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("join"))
+        .collect();
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "exactly one refresh succeeds");
+    assert!(
+        results
+            .iter()
+            .filter(|r| r.is_err())
+            .all(|r| matches!(r, Err(Error::InvalidGrant(_))))
+    );
+    // The others were reuses: the family is revoked, so even the winner's tokens are dead.
+    let next = winners[0].refresh_token.clone().expect("rotated");
+    assert!(matches!(
+        f.tokens.refresh(&f.client, &next, None).await,
+        Err(Error::InvalidGrant(_))
+    ));
+    assert!(matches!(
+        f.tokens.verify_access_token(&winners[0].access_token).await,
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        f.tokens.verify_access_token(&set.access_token).await,
+        Err(Error::InvalidToken)
+    ));
+}
+
+async fn concurrent_redemptions_of_one_code(store: Arc<dyn Store>) {
+    let f = Arc::new(fixture(store).await);
+    let code = code(&f).await;
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let (f, code) = (f.clone(), code.clone());
+            tokio::spawn(async move {
+                f.tokens
+                    .exchange_code(&f.client, &code, Some("https://rp.example/cb"), None)
+                    .await
+            })
+        })
+        .collect();
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("join"))
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "a code is redeemed once"
+    );
+    // The replays revoked what the first redemption issued.
+    let winner = results
+        .iter()
+        .find_map(|r| r.as_ref().ok())
+        .expect("winner");
+    assert!(matches!(
+        f.tokens.verify_access_token(&winner.access_token).await,
+        Err(Error::InvalidToken)
+    ));
+}
