@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys an `IDP_` variable may set. Other `IDP_` variables (`IDP_CONFIG`, test
 /// settings) are not configuration and are ignored.
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 15] = [
     "listen",
     "issuer",
     "data_dir",
@@ -26,6 +26,8 @@ const ENV_KEYS: [&str; 13] = [
     "argon2",
     "http",
     "tokens",
+    "security",
+    "sms_auth_header",
     "adapters",
 ];
 
@@ -46,10 +48,13 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub smtp_url: Option<String>,
     pub sms_webhook_url: Option<String>,
+    /// `Authorization` header value sent to the SMS webhook.
+    pub sms_auth_header: Option<String>,
     pub log_format: LogFormat,
     pub argon2: Argon2Config,
     pub http: HttpConfig,
     pub tokens: TokensConfig,
+    pub security: SecurityConfig,
     pub adapters: AdaptersConfig,
 }
 
@@ -64,10 +69,12 @@ impl Default for Config {
             redis_url: None,
             smtp_url: None,
             sms_webhook_url: None,
+            sms_auth_header: None,
             log_format: LogFormat::Text,
             argon2: Argon2Config::default(),
             http: HttpConfig::default(),
             tokens: TokensConfig::default(),
+            security: SecurityConfig::default(),
             adapters: AdaptersConfig::default(),
         }
     }
@@ -160,6 +167,34 @@ impl Default for TokensConfig {
             code_ttl_secs: 60,
             session_ttl_secs: 12 * 3600,
             default_alg: "ES256".into(),
+        }
+    }
+}
+
+/// One-time codes, links and rate limits (lockout thresholds are per tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub otp_ttl_secs: u64,
+    pub otp_max_attempts: u32,
+    pub otp_resend_secs: u64,
+    pub link_ttl_secs: u64,
+    /// Authentication attempts per minute per client IP, per account and per app client.
+    pub rate_per_ip: u32,
+    pub rate_per_account: u32,
+    pub rate_per_client: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            otp_ttl_secs: 300,
+            otp_max_attempts: 5,
+            otp_resend_secs: 30,
+            link_ttl_secs: 3600,
+            rate_per_ip: 60,
+            rate_per_account: 30,
+            rate_per_client: 600,
         }
     }
 }
@@ -328,6 +363,19 @@ impl Config {
                 "tokens.default_alg",
                 format!("`{}` must be ES256, RS256 or EdDSA", t.default_alg),
             );
+        }
+        let sec = &self.security;
+        for (key, v) in [
+            ("security.otp_ttl_secs", sec.otp_ttl_secs),
+            ("security.link_ttl_secs", sec.link_ttl_secs),
+            ("security.otp_max_attempts", u64::from(sec.otp_max_attempts)),
+            ("security.rate_per_ip", u64::from(sec.rate_per_ip)),
+            ("security.rate_per_account", u64::from(sec.rate_per_account)),
+            ("security.rate_per_client", u64::from(sec.rate_per_client)),
+        ] {
+            if v == 0 {
+                return bad(key, "must be at least 1".into());
+            }
         }
         let a = &self.adapters;
         for (name, m) in [

@@ -46,6 +46,15 @@ pub enum Error {
     /// Not signed in where an operation needs a caller.
     #[error("authentication required")]
     Unauthenticated,
+    /// Too many attempts from this address, account or client: retry after the given seconds.
+    #[error("too many requests, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A one-time code or link that expired, was used, or ran out of attempts.
+    #[error("the code or link is no longer valid")]
+    ChallengeClosed,
+    /// The password was right but a second factor is still needed (surfaces show the step).
+    #[error("a second factor is required")]
+    SecondFactorRequired,
     /// Too much work queued (hashing pool full): retry later.
     #[error("service overloaded, retry later")]
     Overloaded,
@@ -86,6 +95,28 @@ impl From<HashError> for Error {
             HashError::Overloaded => Self::Overloaded,
             HashError::TooLong => Self::invalid("secret", "too long"),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::limits::LimitError> for Error {
+    /// Counters unreachable: authentication fails closed.
+    fn from(e: crate::limits::LimitError) -> Self {
+        tracing::warn!(error = %e, "limiter unavailable: refusing");
+        Self::Unavailable
+    }
+}
+
+impl From<crate::notify::NotifyError> for Error {
+    fn from(e: crate::notify::NotifyError) -> Self {
+        match e {
+            crate::notify::NotifyError::NoChannel(c) => {
+                Self::invalid("channel", format!("{c:?} delivery is not configured"))
+            }
+            crate::notify::NotifyError::Failed(detail) => {
+                tracing::warn!(%detail, "message not delivered");
+                Self::Unavailable
+            }
         }
     }
 }

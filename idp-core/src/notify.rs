@@ -47,3 +47,64 @@ pub enum NotifyError {
 pub trait Notifier: Send + Sync + 'static {
     async fn send(&self, message: &Message) -> Result<(), NotifyError>;
 }
+
+/// What a message is for; each has its own wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// A one-time code; `secret` is the 6 digits.
+    OneTimeCode,
+    /// A link that verifies the email address; `secret` is the link.
+    VerifyEmail,
+    /// A link to set a new password.
+    PasswordReset,
+    /// A link that unlocks a locked account.
+    Unlock,
+    /// A temporary password or PIN set by an administrator or a reset by security question.
+    TemporarySecret,
+}
+
+/// Renders a message in the tenant's name. Codes appear as 6 digits; links carry their token
+/// as `token=<value>` (the outbox contract of DESIGN.md).
+pub fn render(
+    template: Template,
+    tenant: &str,
+    secret: &str,
+    valid_minutes: i64,
+) -> (String, String) {
+    match template {
+        Template::OneTimeCode => (
+            format!("{tenant}: your verification code"),
+            format!(
+                "Your {tenant} verification code is {secret}. It expires in {valid_minutes} minutes. \
+                 If you did not ask for it, ignore this message."
+            ),
+        ),
+        Template::VerifyEmail => (
+            format!("{tenant}: confirm your email address"),
+            format!(
+                "Confirm your email address for {tenant}: {secret}\nThe link expires in {valid_minutes} minutes."
+            ),
+        ),
+        Template::PasswordReset => (
+            format!("{tenant}: reset your password"),
+            format!(
+                "Someone asked to reset your {tenant} password. If it was you, use this link within \
+                 {valid_minutes} minutes: {secret}\nIf not, ignore this message: your password is unchanged."
+            ),
+        ),
+        Template::Unlock => (
+            format!("{tenant}: your account is locked"),
+            format!(
+                "Your {tenant} account was locked after repeated failed sign-in attempts. To unlock it, \
+                 use this link within {valid_minutes} minutes: {secret}\nIf these attempts were not \
+                 yours, change your password after unlocking."
+            ),
+        ),
+        Template::TemporarySecret => (
+            format!("{tenant}: your temporary credential"),
+            format!(
+                "Your temporary {tenant} credential is {secret}. Change it when you next sign in."
+            ),
+        ),
+    }
+}

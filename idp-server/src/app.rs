@@ -7,8 +7,10 @@ use chrono::Duration;
 use idp_config::{Config, Database};
 use idp_core::Idp;
 use idp_core::ops::tokens::{TokenConfig, Tokens};
+use idp_core::ops::{SecurityConfig, Services};
 use idp_core::secrets::hasher::SecretHasher;
 use idp_plugins::keys::KeyRing;
+use idp_plugins::{limits, notify};
 use idp_store::{AnyStore, Location};
 
 use crate::error::ServerError;
@@ -54,6 +56,42 @@ pub fn token_config(config: &Config) -> TokenConfig {
     }
 }
 
+/// Limiter (Redis when configured) and notifier (SMTP / SMS webhook, else the file outbox).
+pub async fn services(config: &Config) -> Result<Services, ServerError> {
+    let limiter = limits::from_config(config.redis_url.as_deref()).await?;
+    let notifier = notify::from_config(
+        &config.data_dir,
+        config.smtp_url.as_deref(),
+        config.sms_webhook_url.as_deref(),
+        config.sms_auth_header.as_deref(),
+    )?;
+    let s = &config.security;
+    let security = SecurityConfig {
+        otp_ttl_secs: s.otp_ttl_secs,
+        otp_max_attempts: s.otp_max_attempts,
+        otp_resend_secs: s.otp_resend_secs,
+        link_ttl_secs: s.link_ttl_secs,
+        public_url: config.issuer.trim_end_matches('/').to_owned(),
+        totp_issuer: url_host(&config.issuer),
+        rate_per_ip: s.rate_per_ip,
+        rate_per_account: s.rate_per_account,
+        rate_per_client: s.rate_per_client,
+    };
+    Ok(Services {
+        limiter,
+        notifier,
+        security,
+    })
+}
+
+/// What authenticator apps show as the issuer: the issuer's host.
+fn url_host(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "idp".into())
+}
+
 impl App {
     /// Opens and migrates the store and prepares the core. `hash_threads` overrides the
     /// configured pool size (admin commands need one thread).
@@ -67,7 +105,8 @@ impl App {
         let store = store.into_dyn();
         let a = &config.argon2;
         let hasher = SecretHasher::new(a.params(), hash_threads.unwrap_or(a.threads), a.queue)?;
-        let idp = Idp::new(store.clone(), hasher);
+        let services = services(&config).await?;
+        let idp = Idp::new(store.clone(), hasher, services);
         idp.ensure_default_tenant().await?;
         let token_config = token_config(&config);
         let keys = Arc::new(KeyRing::open(store, token_config.max_signed_lifetime()).await?);

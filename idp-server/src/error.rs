@@ -16,6 +16,10 @@ pub enum ServerError {
     Hash(#[from] HashError),
     #[error("signing keys: {0}")]
     Keys(#[from] idp_plugins::keys::KeyError),
+    #[error("rate limiter: {0}")]
+    Limiter(#[from] idp_core::limits::LimitError),
+    #[error("notifications: {0}")]
+    Notifier(#[from] idp_core::notify::NotifyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

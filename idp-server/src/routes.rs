@@ -34,19 +34,40 @@ async fn healthz() -> Json<serde_json::Value> {
 
 /// The process can serve: its database answers (and Redis, once configured).
 async fn readyz(State(app): State<App>) -> Response {
-    let db = tokio::time::timeout(Duration::from_secs(2), app.idp.store().ping()).await;
-    let (status, db_state) = match db {
-        Ok(Ok(())) => (StatusCode::OK, "ok".to_owned()),
+    let limit = Duration::from_secs(2);
+    let db = match tokio::time::timeout(limit, app.idp.store().ping()).await {
+        Ok(Ok(())) => "ok",
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable".to_owned())
+            "unavailable"
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout".to_owned()),
+        Err(_) => "timeout",
     };
-    let ready = status == StatusCode::OK;
+    let counters = match tokio::time::timeout(limit, app.idp.limiter().ping()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: limiter check failed");
+            "unavailable"
+        }
+        Err(_) => "timeout",
+    };
+    let ready = db == "ok" && counters == "ok";
+    let limiter_kind = if app.config.redis_url.is_some() {
+        "redis"
+    } else {
+        "memory"
+    };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
-        "checks": { "database": { "kind": app.store_kind, "state": db_state } },
+        "checks": {
+            "database": { "kind": app.store_kind, "state": db },
+            "limiter": { "kind": limiter_kind, "state": counters },
+        },
     });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }

@@ -9,6 +9,7 @@
 
 mod error;
 mod grants;
+mod mfa;
 mod migrate;
 mod rows;
 
@@ -642,9 +643,10 @@ impl Store for PostgresStore {
 
     async fn delete_account(&self, id: Uuid) -> StoreResult<bool> {
         let c = self.conn().await?;
-        // Answers, role assignments, token families (with their refresh tokens), sessions and
-        // consents go with it (ON DELETE CASCADE), in this one statement; secrets live in the
-        // account row. Audit records have no foreign key and stay.
+        // Answers, role assignments, token families (with their refresh tokens), sessions,
+        // consents, challenges and factors go with it (ON DELETE CASCADE), in this one
+        // statement; secrets live in the account row. Audit records have no foreign key and
+        // stay.
         let n = execute(&c, "DELETE FROM accounts WHERE id = $1", &[&id]).await?;
         Ok(n > 0)
     }
@@ -1175,6 +1177,43 @@ impl Store for PostgresStore {
         client_id: &str,
     ) -> StoreResult<Vec<String>> {
         grants::consented_scopes(self, account_id, client_id).await
+    }
+
+    // --- MFA challenges ---
+
+    async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
+        mfa::insert_challenge(self, challenge).await
+    }
+
+    async fn challenge(&self, id: Uuid) -> StoreResult<Option<Challenge>> {
+        mfa::challenge_by_id(self, id).await
+    }
+
+    async fn consume_challenge(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
+        mfa::consume_challenge(self, id, at).await
+    }
+
+    async fn consume_challenges_of(
+        &self,
+        account_id: Uuid,
+        kind: ChallengeKind,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        mfa::consume_challenges_of(self, account_id, kind, at).await
+    }
+
+    // --- second factors ---
+
+    async fn put_factor(&self, factor: &Factor) -> StoreResult<()> {
+        mfa::put_factor(self, factor).await
+    }
+
+    async fn factors(&self, account_id: Uuid) -> StoreResult<Vec<Factor>> {
+        mfa::factors(self, account_id).await
+    }
+
+    async fn delete_factor(&self, account_id: Uuid, kind: FactorKind) -> StoreResult<bool> {
+        mfa::delete_factor(self, account_id, kind).await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {

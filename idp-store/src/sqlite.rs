@@ -6,12 +6,14 @@
 
 mod accounts;
 mod audit;
+mod challenges;
 mod clients;
 mod codec;
 mod codes;
 mod consents;
 mod credentials;
 mod error;
+mod factors;
 mod families;
 mod keys;
 mod migrate;
@@ -512,10 +514,62 @@ impl Store for SqliteStore {
             .await
     }
 
+    // --- MFA challenges ---
+
+    async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
+        let challenge = challenge.clone();
+        self.pool
+            .write(move |c| challenges::insert(c, &challenge))
+            .await
+    }
+
+    async fn challenge(&self, id: Uuid) -> StoreResult<Option<Challenge>> {
+        self.pool.read(move |c| challenges::get(c, id)).await
+    }
+
+    async fn consume_challenge(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
+        self.pool
+            .write(move |c| challenges::consume(c, id, at))
+            .await
+    }
+
+    async fn consume_challenges_of(
+        &self,
+        account_id: Uuid,
+        kind: ChallengeKind,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        self.pool
+            .write(move |c| challenges::consume_of(c, account_id, kind, at))
+            .await
+    }
+
+    // --- second factors ---
+
+    async fn put_factor(&self, factor: &Factor) -> StoreResult<()> {
+        let factor = factor.clone();
+        self.pool.write(move |c| factors::put(c, &factor)).await
+    }
+
+    async fn factors(&self, account_id: Uuid) -> StoreResult<Vec<Factor>> {
+        self.pool
+            .read(move |c| factors::of_account(c, account_id))
+            .await
+    }
+
+    async fn delete_factor(&self, account_id: Uuid, kind: FactorKind) -> StoreResult<bool> {
+        self.pool
+            .write(move |c| factors::delete(c, account_id, kind))
+            .await
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         self.pool
             .write(move |c| {
-                Ok(codes::purge(c, now)? + families::purge(c, now)? + sessions::purge(c, now)?)
+                Ok(codes::purge(c, now)?
+                    + families::purge(c, now)?
+                    + sessions::purge(c, now)?
+                    + challenges::purge(c, now)?)
             })
             .await
     }
@@ -544,7 +598,11 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         assert_eq!(
             store.migrate().await.unwrap(),
-            vec!["0001_init".to_owned(), "0002_grants".to_owned()]
+            vec![
+                "0001_init".to_owned(),
+                "0002_grants".to_owned(),
+                "0003_mfa".to_owned()
+            ]
         );
         assert!(store.migrate().await.unwrap().is_empty());
         drop(store);
@@ -561,7 +619,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             recorded,
-            vec![(1, "0001_init".to_owned()), (2, "0002_grants".to_owned())]
+            vec![
+                (1, "0001_init".to_owned()),
+                (2, "0002_grants".to_owned()),
+                (3, "0003_mfa".to_owned())
+            ]
         );
         let mode: String = raw
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -594,7 +656,7 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         assert_eq!(
             store.migrate().await.unwrap(),
-            vec!["0002_grants".to_owned()]
+            vec!["0002_grants".to_owned(), "0003_mfa".to_owned()]
         );
         let client = store.client_by_id("old").await.unwrap().expect("client");
         assert!(!client.consent_required);

@@ -5,6 +5,12 @@
 //! hidden fields, so no server-side state is kept between steps. Errors about the client or
 //! the redirect URI are shown to the user (the URI is not trusted yet); every later error goes
 //! back to the client's redirect URI, as RFC 6749 §4.1.2.1 asks.
+//!
+//! Sign-in is the core's two-step flow ([`Tokens::sign_in`](idp_core::ops::tokens::Tokens)):
+//! when the account needs a second factor, the page after the password asks for it and carries
+//! the signed pending token in a hidden field (`pending`) to the `mfa` action. Both form actions
+//! spend the caller's per-IP budget first (429 page with `Retry-After` past it, 503 when the
+//! shared counters are down).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
@@ -12,8 +18,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use idp_core::Error;
 use idp_core::model::Account;
-use idp_core::model::{AppClient, AuthContext, now};
-use idp_core::ops::tokens::{AuthorizeRequest, IssuedCode, new_secret, parse_scope};
+use idp_core::model::{AppClient, AuthContext, FactorKind, now};
+use idp_core::ops::Throttle;
+use idp_core::ops::tokens::{
+    AuthorizeRequest, IssuedCode, PendingSignIn, SignIn, new_secret, parse_scope,
+};
 use idp_http::Caller;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -39,6 +48,12 @@ pub struct Params {
     username: Option<String>,
     password: Option<String>,
     csrf: Option<String>,
+    // Only in the second-factor page's post: the signed pending sign-in, the code, and what the
+    // page said (display only: the core checks the factor named in the pending token).
+    pending: Option<String>,
+    code: Option<String>,
+    factor: Option<String>,
+    sent_to: Option<String>,
 }
 
 impl Params {
@@ -265,43 +280,86 @@ async fn run(
                 "This form has expired. Go back to the application and start again.",
             );
         }
-        match p.action.as_deref() {
+        let action = p.action.as_deref();
+        if matches!(action, Some("login" | "mfa"))
+            && let Some(ip) = caller.ip.as_deref()
+            && let Err(e) = s.tokens.idp().throttle(Throttle::Ip(ip)).await
+        {
+            return with_cookies(reply.cookies, server_error_page(e));
+        }
+        let ctx = caller.context(idp_core::Principal::Anonymous);
+        // The account and how it signed in, when this post finished a sign-in.
+        let signed_in = match action {
             Some("login") => {
                 let login = p.username.as_deref().unwrap_or_default();
                 let password = p.password.as_deref().unwrap_or_default();
-                let ctx = caller.context(idp_core::Principal::Anonymous);
                 match s
                     .tokens
-                    .idp()
-                    .authenticate(&ctx, client.tenant_id, login, password)
+                    .sign_in(&ctx, client.tenant_id, login, password, &client.id)
                     .await
                 {
-                    Ok(account) => {
-                        let auth = AuthContext {
-                            auth_time: Some(now()),
-                            amr: vec!["pwd".into()],
-                            acr: None,
-                        };
-                        match s.tokens.start_session(&account, &auth).await {
-                            Ok((raw, sess)) => {
-                                let ttl = s.tokens.config().session_ttl.num_seconds();
-                                cookies::set(
-                                    &mut reply.cookies,
-                                    cookies::SESSION,
-                                    &raw,
-                                    ttl,
-                                    s.secure_cookies,
-                                );
-                                session = Some((sess, account));
-                                fresh_login = true;
-                            }
-                            Err(e) => return server_error_page(e),
-                        }
+                    Ok(SignIn::Complete(account, auth)) => Some((account, auth)),
+                    Ok(SignIn::Pending(pending)) => {
+                        return with_cookies(
+                            reply.cookies,
+                            mfa_page(s, &p, &csrf, &client, &MfaStep::from(&pending), None),
+                        );
+                    }
+                    Err(e) if is_service_error(&e) => {
+                        return with_cookies(reply.cookies, server_error_page(e));
                     }
                     Err(e) => {
                         return with_cookies(
                             reply.cookies,
                             login_page(s, &p, &csrf, &client, login, Some(login_failure(&e))),
+                        );
+                    }
+                }
+            }
+            Some("mfa") => {
+                let step = MfaStep::from_form(&p);
+                let finished = match (step.pending, p.code.as_deref()) {
+                    (Some(pending), Some(code)) => {
+                        s.tokens
+                            .finish_sign_in(&ctx, pending, &client.id, code)
+                            .await
+                    }
+                    _ => Err(Error::ChallengeClosed),
+                };
+                match finished {
+                    Ok(done) => Some(done),
+                    Err(Error::InvalidCredentials) => {
+                        return with_cookies(
+                            reply.cookies,
+                            mfa_page(
+                                s,
+                                &p,
+                                &csrf,
+                                &client,
+                                &step,
+                                Some("That code is not right. Please try again."),
+                            ),
+                        );
+                    }
+                    Err(e) if is_service_error(&e) => {
+                        return with_cookies(reply.cookies, server_error_page(e));
+                    }
+                    Err(
+                        e @ (Error::AccountLocked
+                        | Error::AccountDisabled
+                        | Error::AccountInactive
+                        | Error::PendingApproval),
+                    ) => {
+                        return with_cookies(
+                            reply.cookies,
+                            login_page(s, &p, &csrf, &client, "", Some(login_failure(&e))),
+                        );
+                    }
+                    // Closed, expired, forged, another client's, or a factor no longer enrolled.
+                    Err(_) => {
+                        return with_cookies(
+                            reply.cookies,
+                            login_page(s, &p, &csrf, &client, "", Some(CHALLENGE_CLOSED)),
                         );
                     }
                 }
@@ -321,9 +379,27 @@ async fn run(
                     return reply.core_error(e);
                 }
                 consented_now = true;
+                None
             }
             Some("deny") => return reply.error("access_denied", "the user denied the request"),
             _ => return pages::error(StatusCode::BAD_REQUEST, "Unknown form action."),
+        };
+        if let Some((account, auth)) = signed_in {
+            match s.tokens.start_session(&account, &auth).await {
+                Ok((raw, sess)) => {
+                    let ttl = s.tokens.config().session_ttl.num_seconds();
+                    cookies::set(
+                        &mut reply.cookies,
+                        cookies::SESSION,
+                        &raw,
+                        ttl,
+                        s.secure_cookies,
+                    );
+                    session = Some((sess, account));
+                    fresh_login = true;
+                }
+                Err(e) => return with_cookies(reply.cookies, server_error_page(e)),
+            }
         }
     }
 
@@ -375,6 +451,66 @@ fn hidden_with_csrf(p: &Params, csrf: &str) -> String {
     pages::hidden(&fields)
 }
 
+/// The second-factor step as the page shows it: the pending token and what to ask for.
+struct MfaStep<'a> {
+    pending: Option<&'a str>,
+    factor: Option<FactorKind>,
+    sent_to: Option<&'a str>,
+}
+
+impl<'a> MfaStep<'a> {
+    fn from(p: &'a PendingSignIn) -> Self {
+        Self {
+            pending: Some(&p.token),
+            factor: Some(p.factor),
+            sent_to: p.sent_to.as_deref(),
+        }
+    }
+
+    /// As carried by the page's form (`factor` and `sent_to` only choose the wording).
+    fn from_form(p: &'a Params) -> Self {
+        Self {
+            pending: p.pending.as_deref().filter(|t| !t.is_empty()),
+            factor: p.factor.as_deref().and_then(|f| f.parse().ok()),
+            sent_to: p.sent_to.as_deref().filter(|t| !t.is_empty()),
+        }
+    }
+
+    fn prompt(&self) -> pages::FactorPrompt<'a> {
+        match self.factor {
+            Some(FactorKind::Totp) => pages::FactorPrompt::Authenticator,
+            Some(FactorKind::Pin) => pages::FactorPrompt::Pin,
+            _ => pages::FactorPrompt::Sent(self.sent_to),
+        }
+    }
+}
+
+fn mfa_page(
+    s: &OidcState,
+    p: &Params,
+    csrf: &str,
+    client: &AppClient,
+    step: &MfaStep<'_>,
+    message: Option<&str>,
+) -> Response {
+    let mut fields = p.carried();
+    fields.push(("csrf", csrf));
+    fields.push(("pending", step.pending.unwrap_or_default()));
+    if let Some(f) = step.factor {
+        fields.push(("factor", f.as_str()));
+    }
+    if let Some(to) = step.sent_to {
+        fields.push(("sent_to", to));
+    }
+    pages::mfa(
+        &s.endpoint(paths::AUTHORIZE),
+        &pages::hidden(&fields),
+        display_name(client),
+        &step.prompt(),
+        message,
+    )
+}
+
 fn display_name(client: &AppClient) -> &str {
     client.name.as_deref().unwrap_or(&client.id)
 }
@@ -411,6 +547,8 @@ fn consent_page(
     )
 }
 
+const CHALLENGE_CLOSED: &str = "The code has expired or was tried too often. Please sign in again.";
+
 /// What the sign-in page says about a failed attempt. The status of an account is told only
 /// after the right password (the core guarantees that), so this reveals nothing more.
 fn login_failure(e: &Error) -> &'static str {
@@ -421,9 +559,7 @@ fn login_failure(e: &Error) -> &'static str {
         Error::AccountDisabled => "This account is disabled.",
         Error::AccountInactive => "This account is not active yet.",
         Error::PendingApproval => "This account is waiting for approval.",
-        Error::Overloaded | Error::Unavailable => {
-            "The service is busy. Please try again in a moment."
-        }
+        Error::ChallengeClosed => CHALLENGE_CLOSED,
         _ => "Wrong username or password.",
     }
 }
@@ -432,12 +568,19 @@ fn with_cookies(cookies: HeaderMap, res: Response) -> Response {
     (cookies, res).into_response()
 }
 
+/// Errors about the service rather than the user's input: shown as their own pages.
+fn is_service_error(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::RateLimited { .. } | Error::Overloaded | Error::Unavailable | Error::Internal(_)
+    )
+}
+
+/// 429 (with `Retry-After`), 503, or 500.
 fn server_error_page(e: Error) -> Response {
     match e {
-        Error::Overloaded | Error::Unavailable => pages::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is busy. Please try again in a moment.",
-        ),
+        Error::RateLimited { retry_after_secs } => pages::rate_limited(retry_after_secs),
+        Error::Overloaded | Error::Unavailable => pages::unavailable(),
         other => {
             tracing::error!(error = %other, "authorize failed");
             pages::error(

@@ -30,3 +30,20 @@ pub fn set(headers: &mut HeaderMap, name: &str, value: &str, max_age: i64, secur
         headers.append(SET_COOKIE, v);
     }
 }
+
+/// The browser's CSRF token, or a new one, set (for an hour) on `out`.
+pub fn csrf_token(headers: &HeaderMap, out: &mut HeaderMap, secure: bool) -> String {
+    get(headers, CSRF).unwrap_or_else(|| {
+        let c = idp_core::ops::tokens::new_secret();
+        set(out, CSRF, &c, 3600, secure);
+        c
+    })
+}
+
+/// True when a form's `sent` token equals the browser's CSRF cookie (compared in constant time).
+pub fn csrf_matches(headers: &HeaderMap, sent: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    let known = get(headers, CSRF).unwrap_or_default();
+    let sent = sent.unwrap_or_default();
+    !known.is_empty() && bool::from(known.as_bytes().ct_eq(sent.as_bytes()))
+}

@@ -52,6 +52,7 @@ pub async fn metadata(State(s): State<OidcState>) -> Json<Value> {
             "phone_number", "phone_number_verified", "address"
         ],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": ["mfa"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -13,6 +13,8 @@ pub struct OAuthError {
     pub description: String,
     /// Set for 401s: the challenge the client should answer.
     pub www_authenticate: Option<String>,
+    /// Set for 429s: seconds until the client may try again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -22,7 +24,19 @@ impl OAuthError {
             error,
             description: description.into(),
             www_authenticate: None,
+            retry_after: None,
         }
+    }
+
+    /// Too many requests (429) with `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests, retry in {retry_after_secs} s"),
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -63,6 +77,7 @@ impl From<Error> for OAuthError {
             Error::UnauthorizedClient(d) => Self::new(S::BAD_REQUEST, "unauthorized_client", d),
             Error::InvalidScope(d) => Self::new(S::BAD_REQUEST, "invalid_scope", d),
             Error::InvalidToken | Error::Unauthenticated => Self::invalid_token(),
+            Error::RateLimited { retry_after_secs } => Self::rate_limited(retry_after_secs),
             Error::Overloaded | Error::Unavailable => Self::new(
                 S::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -88,6 +103,9 @@ impl IntoResponse for OAuthError {
             .and_then(|c| HeaderValue::from_str(&c).ok())
         {
             h.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

@@ -9,7 +9,9 @@
 //! | `/userinfo` | [`userinfo`] |
 //! | `/introspect`, `/revoke` | [`token`] |
 //! | `/logout` | [`logout`] |
+//! | `/unlock` (GET: confirmation page, POST: unlock), `/account/mfa` (authenticator enrolment) | [`account`] |
 
+pub mod account;
 pub mod authorize;
 mod client_auth;
 mod cookies;
@@ -36,6 +38,10 @@ pub mod paths {
     pub const INTROSPECT: &str = "/introspect";
     pub const REVOKE: &str = "/revoke";
     pub const LOGOUT: &str = "/logout";
+    /// Where emailed unlock links land (the core's `UNLOCK_PATH`).
+    pub const UNLOCK: &str = "/unlock";
+    /// Authenticator-app enrolment of the signed-in browser.
+    pub const ACCOUNT_MFA: &str = "/account/mfa";
 }
 
 /// What the OIDC handlers share.
@@ -81,5 +87,13 @@ pub fn router(state: OidcState) -> Router {
         .route(paths::INTROSPECT, post(token::introspect))
         .route(paths::REVOKE, post(token::revoke))
         .route(paths::LOGOUT, get(logout::start).post(logout::submit))
+        .route(
+            paths::UNLOCK,
+            get(account::unlock_start).post(account::unlock_submit),
+        )
+        .route(
+            paths::ACCOUNT_MFA,
+            get(account::mfa_start).post(account::mfa_submit),
+        )
         .with_state(state)
 }

@@ -1,5 +1,6 @@
-//! Server-rendered pages: sign-in, consent, error, logout confirmation and signed-out. Plain
-//! HTML with inline styles: no external assets, usable on a phone, every value escaped.
+//! Server-rendered pages: sign-in, second factor, consent, error, logout confirmation,
+//! signed-out, unlock and authenticator enrolment. Plain HTML with inline styles and inline SVG:
+//! no external assets, usable on a phone, every value escaped.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -26,7 +27,8 @@ h1{font-size:1.3rem;margin-top:0}label{display:block;margin:.8rem 0 .3rem}\
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #bbc;border-radius:.3rem}\
 button{margin-top:1rem;padding:.6rem 1rem;font-size:1rem;border:0;border-radius:.3rem;background:#2457c5;color:#fff;cursor:pointer}\
 button.secondary{background:#e4e6eb;color:#1d2330;margin-left:.5rem}.error{color:#b00020;background:#fdecee;padding:.6rem;border-radius:.3rem}\
-ul{padding-left:1.2rem}";
+ul{padding-left:1.2rem}.qr svg{display:block;width:12rem;height:12rem;margin:1rem auto}\
+code{word-break:break-all;background:#f4f5f7;padding:.2rem .3rem;border-radius:.2rem}";
 
 /// A whole page. Pages are never cached and may not be framed (clickjacking).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -167,4 +169,154 @@ fn describe_scope(scope: &str) -> &str {
         "offline_access" => "stay signed in when you are away",
         other => other,
     }
+}
+
+fn alert(message: Option<&str>) -> String {
+    message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default()
+}
+
+/// What the second-factor page asks for.
+pub enum FactorPrompt<'a> {
+    /// A code sent by email or SMS, to this (masked) destination.
+    Sent(Option<&'a str>),
+    Authenticator,
+    Pin,
+}
+
+/// The second step of a sign-in: one input `code`. 401 when `message` tells of a failure.
+pub fn mfa(
+    action: &str,
+    hidden_fields: &str,
+    client_name: &str,
+    prompt: &FactorPrompt<'_>,
+    message: Option<&str>,
+) -> Response {
+    let (ask, label, input) = match prompt {
+        FactorPrompt::Sent(to) => (
+            match to {
+                Some(to) => format!("Enter the 6-digit code we sent to {to}"),
+                None => "Enter the 6-digit code we sent you".to_owned(),
+            },
+            "Code",
+            "type=\"text\" inputmode=\"numeric\" pattern=\"[0-9]*\" maxlength=\"6\" autocomplete=\"one-time-code\"",
+        ),
+        FactorPrompt::Authenticator => (
+            "Enter the code from your authenticator app".to_owned(),
+            "Code",
+            "type=\"text\" inputmode=\"numeric\" pattern=\"[0-9]*\" maxlength=\"6\" autocomplete=\"one-time-code\"",
+        ),
+        FactorPrompt::Pin => (
+            "Enter your PIN".to_owned(),
+            "PIN",
+            "type=\"password\" inputmode=\"numeric\" autocomplete=\"off\"",
+        ),
+    };
+    let body = format!(
+        "<p>to continue to <strong>{client}</strong></p>{msg}<p>{ask}</p>\
+         <form method=\"post\" action=\"{action}\">{hidden_fields}\
+         <input type=\"hidden\" name=\"action\" value=\"mfa\">\
+         <label for=\"code\">{label}</label>\
+         <input {input} id=\"code\" name=\"code\" required autofocus>\
+         <button type=\"submit\">Continue</button></form>",
+        client = esc(client_name),
+        msg = alert(message),
+        ask = esc(&ask),
+        action = esc(action),
+    );
+    let status = if message.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    page(status, "Verify it's you", &body)
+}
+
+/// 429 with `Retry-After`.
+pub fn rate_limited(retry_after_secs: u64) -> Response {
+    let mut res = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        &format!(
+            "<p class=\"error\">Too many attempts. Please wait {retry_after_secs} seconds and try again.</p>"
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// 503: the database or the shared counters cannot be reached, or the server is overloaded.
+pub fn unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again later",
+        "<p class=\"error\">The service is busy. Please try again in a moment.</p>",
+    )
+}
+
+/// A plain message page.
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    let class = if status.is_success() {
+        ""
+    } else {
+        " class=\"error\""
+    };
+    page(status, title, &format!("<p{class}>{}</p>", esc(text)))
+}
+
+/// The landing page of an emailed unlock link: a button, never an unlock on GET (mail scanners
+/// fetch links).
+pub fn unlock_confirm(action: &str, hidden_fields: &str) -> Response {
+    let body = format!(
+        "<p>Unlock your account so that you can sign in again.</p>\
+         <form method=\"post\" action=\"{}\">{hidden_fields}\
+         <button type=\"submit\">Unlock my account</button></form>",
+        esc(action)
+    );
+    page(StatusCode::OK, "Unlock your account", &body)
+}
+
+/// Authenticator enrolment: the QR code (inline SVG, trusted markup from the encoder), the
+/// secret for manual entry and a form for the first code. 401 when `message` tells of a failure.
+pub fn totp_enrol(
+    action: &str,
+    hidden_fields: &str,
+    qr_svg: &str,
+    secret: &str,
+    message: Option<&str>,
+) -> Response {
+    let body = format!(
+        "{msg}<p>Scan this QR code with your authenticator app, then enter the code it shows.</p>\
+         <div class=\"qr\">{qr_svg}</div>\
+         <p>Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
+         <form method=\"post\" action=\"{action}\">{hidden_fields}\
+         <input type=\"hidden\" name=\"action\" value=\"confirm\">\
+         <label for=\"code\">Code</label>\
+         <input type=\"text\" inputmode=\"numeric\" pattern=\"[0-9]*\" maxlength=\"6\" autocomplete=\"one-time-code\" id=\"code\" name=\"code\" required autofocus>\
+         <button type=\"submit\">Confirm</button></form>",
+        msg = alert(message),
+        secret = esc(secret),
+        action = esc(action),
+    );
+    let status = if message.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    page(status, "Set up an authenticator app", &body)
+}
+
+/// An authenticator is already enrolled: replacing it is a form post, never a GET.
+pub fn totp_enrolled_already(action: &str, hidden_fields: &str) -> Response {
+    let body = format!(
+        "<p>An authenticator app is already set up for your account. Setting up a new one \
+         replaces it.</p>\
+         <form method=\"post\" action=\"{}\">{hidden_fields}\
+         <button type=\"submit\" name=\"action\" value=\"replace\">Set up a new app</button></form>",
+        esc(action)
+    );
+    page(StatusCode::OK, "Authenticator app", &body)
 }

@@ -6,6 +6,7 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::model::AppClient;
+use idp_core::ops::Throttle;
 use idp_core::ops::tokens::TokenSet;
 use serde::Deserialize;
 use serde_json::json;
@@ -64,6 +65,7 @@ pub async fn token(
         true,
     )
     .await?;
+    throttle(&s, &client).await?;
     let set = match grant {
         "authorization_code" => {
             let code = required(&f.code, "code")?;
@@ -94,6 +96,16 @@ pub async fn token(
         }
     };
     Ok(no_store(Json(token_response(set)).into_response()))
+}
+
+/// Spends one request of the authenticated client's budget (429 past it, 503 when the shared
+/// counters cannot be reached).
+async fn throttle(s: &OidcState, client: &AppClient) -> Result<(), OAuthError> {
+    s.tokens
+        .idp()
+        .throttle(Throttle::Client(&client.id))
+        .await
+        .map_err(OAuthError::from)
 }
 
 fn token_response(t: TokenSet) -> serde_json::Value {
@@ -138,6 +150,7 @@ async fn client_and_token(
         allow_public,
     )
     .await?;
+    throttle(s, &client).await?;
     let token = required(&f.token, "token")?.to_owned();
     Ok((client, token))
 }

@@ -2,7 +2,12 @@
 //! and lockout counters (Redis, in-process fallback), notifications (SMTP, SMS webhook, file
 //! outbox), blob storage, KYC/BVN verification and signing keys.
 //!
-//! Present so far: [`keys`], the signing-key ring behind [`idp_core::jose::TokenSigner`].
+//! Present so far:
+//! - [`keys`]: the signing-key ring behind [`idp_core::jose::TokenSigner`];
+//! - [`limits`]: rate limits and failure counters behind [`idp_core::limits::Limiter`] (Redis,
+//!   or in process);
+//! - [`notify`]: message delivery behind [`idp_core::notify::Notifier`] (SMTP, SMS webhook, or
+//!   the file outbox).
 
 pub mod keys;
 pub mod limits;

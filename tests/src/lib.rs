@@ -2,7 +2,9 @@
 //! free port, over the embedded store or a fresh PostgreSQL schema, spoken to with `reqwest`.
 //!
 //! The PostgreSQL variants need `IDP_TEST_POSTGRES_URL` (set by `scripts/test`); without it they
-//! are skipped with a notice, except under CI, where they fail.
+//! are skipped with a notice, except under CI, where they fail. The Redis tests follow the same
+//! rule with `IDP_TEST_REDIS_URL`; each of them starts its own `redis-server` (see
+//! [`TestRedis`]), so that their counters never meet another test's.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,6 +34,50 @@ impl TestServer {
     /// `sqlite` or `postgres`.
     pub fn store_kind(&self) -> &'static str {
         self.running.app.store_kind
+    }
+
+    /// The file outbox of this server (`<data_dir>/outbox.jsonl`), where emails and texts go.
+    pub fn outbox_path(&self) -> std::path::PathBuf {
+        self.running.app.config.data_dir.join("outbox.jsonl")
+    }
+
+    /// Every message in the outbox so far, oldest first (none when nothing was sent yet).
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        let text = match std::fs::read_to_string(self.outbox_path()) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => panic!("read the outbox: {e}"),
+        };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: serde_json::Value =
+                    serde_json::from_str(l).unwrap_or_else(|e| panic!("outbox line {l:?}: {e}"));
+                let field = |k: &str| {
+                    v[k].as_str()
+                        .unwrap_or_else(|| panic!("outbox line without {k}: {l}"))
+                        .to_owned()
+                };
+                OutboxMessage {
+                    ts: field("ts"),
+                    channel: field("channel"),
+                    to: field("to"),
+                    subject: field("subject"),
+                    body: field("body"),
+                }
+            })
+            .collect()
+    }
+
+    /// The newest outbox message to `to`; panics when there is none.
+    #[track_caller]
+    pub fn last_message_to(&self, to: &str) -> OutboxMessage {
+        let all = self.outbox();
+        all.iter()
+            .rev()
+            .find(|m| m.to == to)
+            .cloned()
+            .unwrap_or_else(|| panic!("no message to {to} in the outbox: {all:?}"))
     }
 
     /// Graceful stop (see [`Running::stop`]).
@@ -361,4 +407,220 @@ impl HtmlForm {
         );
         out
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file outbox
+// ---------------------------------------------------------------------------------------------
+
+/// One line of the file outbox: `{"ts","channel","to","subject","body"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub ts: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl OutboxMessage {
+    /// The one-time code of the message: its first run of exactly six digits.
+    #[track_caller]
+    pub fn code(&self) -> String {
+        self.body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() == 6)
+            .unwrap_or_else(|| panic!("no 6-digit code in {self:?}"))
+            .to_owned()
+    }
+
+    /// The first link of the message (an `http://` or `https://` word).
+    #[track_caller]
+    pub fn link(&self) -> String {
+        self.body
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no link in {self:?}"))
+            .to_owned()
+    }
+
+    /// The `token=<value>` the message's link carries.
+    #[track_caller]
+    pub fn link_token(&self) -> String {
+        let link = self.link();
+        let start = link
+            .find("token=")
+            .unwrap_or_else(|| panic!("no token= in {self:?}"))
+            + "token=".len();
+        link[start..]
+            .split('&')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis
+// ---------------------------------------------------------------------------------------------
+
+/// Whether the Redis tests run: `IDP_TEST_REDIS_URL` is set. Unset: false with a skip notice,
+/// or a panic under CI (the rule of [`postgres_url`]).
+///
+/// The tests do not write to that Redis: the server has no setting for a key prefix, so tests
+/// sharing one Redis would share their counters (`rate:ip:127.0.0.1`, ...). Each test starts
+/// its own [`TestRedis`] instead; the variable says that Redis is meant to be tested here.
+pub fn redis_tests_enabled() -> bool {
+    match std::env::var("IDP_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => true,
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("IDP_TEST_REDIS_URL must be set under CI (scripts/test sets it)")
+        }
+        _ => {
+            eprintln!("skipped: IDP_TEST_REDIS_URL is not set (run scripts/test)");
+            false
+        }
+    }
+}
+
+/// The `redis-server` binary: `IDP_TEST_REDIS_SERVER`, else `redis-server` on the `PATH`, else
+/// `/usr/bin/redis-server`.
+fn redis_server_binary() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("IDP_TEST_REDIS_SERVER").filter(|p| !p.is_empty()) {
+        return Some(p.into());
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("redis-server"))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| {
+        let p = std::path::PathBuf::from("/usr/bin/redis-server");
+        p.is_file().then_some(p)
+    })
+}
+
+/// A `redis-server` owned by one test: on a free loopback port, without persistence, in its own
+/// temp dir. Killed when dropped.
+pub struct TestRedis {
+    port: u16,
+    binary: std::path::PathBuf,
+    child: Option<std::process::Child>,
+    dir: tempfile::TempDir,
+}
+
+impl TestRedis {
+    /// Starts one when the Redis tests are enabled ([`redis_tests_enabled`]); `None` (skipped)
+    /// otherwise, or when no `redis-server` binary is found (a panic under CI).
+    pub async fn start() -> Option<Self> {
+        if !redis_tests_enabled() {
+            return None;
+        }
+        let Some(binary) = redis_server_binary() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("redis-server not found (set IDP_TEST_REDIS_SERVER)");
+            }
+            eprintln!("skipped: redis-server not found (set IDP_TEST_REDIS_SERVER)");
+            return None;
+        };
+        let mut last = String::new();
+        for _ in 0..5 {
+            let mut redis = Self {
+                port: reserve_port(),
+                binary: binary.clone(),
+                child: None,
+                dir: tempfile::tempdir().expect("temp dir"),
+            };
+            match redis.spawn().await {
+                Ok(()) => return Some(redis),
+                Err(e) => last = e,
+            }
+        }
+        panic!("redis-server did not start after 5 tries: {last}")
+    }
+
+    /// `redis://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (SIGKILL: an outage, not a shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (empty: nothing was saved).
+    pub async fn restart(&mut self) {
+        self.kill();
+        let mut last = String::new();
+        for _ in 0..20 {
+            match self.spawn().await {
+                Ok(()) => return,
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("redis-server did not restart on port {}: {last}", self.port)
+    }
+
+    async fn spawn(&mut self) -> Result<(), String> {
+        let mut child = std::process::Command::new(&self.binary)
+            .args(["--bind", "127.0.0.1", "--port"])
+            .arg(self.port.to_string())
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", self.binary.display()))?;
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("redis-server exited: {status}"));
+            }
+            if ping(self.port).await {
+                // Still running a moment later: the answer was ours, not another server's on a
+                // port taken in between.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!("redis-server exited: {status}"));
+                }
+                self.child = Some(child);
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!("redis-server on port {} did not answer", self.port))
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// True when a Redis on `port` answers PING.
+async fn ping(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
+        conn.write_all(b"PING\r\n").await.ok()?;
+        let mut buf = [0u8; 16];
+        let n = conn.read(&mut buf).await.ok()?;
+        Some(buf[..n].starts_with(b"+PONG"))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_millis(500), attempt).await,
+        Ok(Some(true))
+    )
 }

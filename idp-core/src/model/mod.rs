@@ -38,6 +38,23 @@ pub struct Tenant {
 pub struct TenantSettings {
     pub password_policy: PasswordPolicy,
     pub lockout_policy: LockoutPolicy,
+    pub mfa_policy: MfaPolicy,
+}
+
+/// Which second factor a tenant requires at sign-in, for accounts that enrolled none of their
+/// own. An enrolled authenticator app always takes precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicy {
+    /// No second factor unless the account enrolled one.
+    #[default]
+    None,
+    EmailOtp,
+    SmsOtp,
+    /// An authenticator app; accounts that have none get an email code until they enrol.
+    Totp,
+    /// The account's PIN; accounts without one get an email code.
+    Pin,
 }
 
 /// What a password must look like in a tenant.
@@ -76,13 +93,21 @@ impl Default for PasswordPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LockoutPolicy {
-    /// Consecutive failed proofs (password, PIN, answer) that lock the account; 0 disables locking.
+    /// Failed proofs (password, PIN, answer, code) within `window_secs` that lock the account;
+    /// 0 disables locking.
     pub max_failures: u32,
+    pub window_secs: u64,
+    /// Unlock by itself after this long; None: only an unlock link or an admin unlocks.
+    pub unlock_after_secs: Option<u64>,
 }
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        Self { max_failures: 5 }
+        Self {
+            max_failures: 5,
+            window_secs: 900,
+            unlock_after_secs: None,
+        }
     }
 }
 
@@ -460,4 +485,6 @@ pub struct AuditRecord {
 }
 
 mod grants;
+mod mfa;
 pub use grants::*;
+pub use mfa::*;

@@ -307,6 +307,13 @@ impl Idp {
         status: AccountStatus,
         name: &'static str,
     ) -> Result<Account> {
+        if status == AccountStatus::Active {
+            // An unlock also forgets the failures that led to the lock.
+            self.services
+                .limiter
+                .reset(&super::mfa::failure_key(account.id))
+                .await?;
+        }
         let res = match self.store.set_status(account.id, status, now()).await {
             // Read back: the store also resets the failure count when an account leaves LOCKED.
             Ok(true) => self.account(account.id).await,

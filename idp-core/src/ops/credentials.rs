@@ -4,29 +4,21 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use std::time::Duration;
+
 use super::audit::AuditEntry;
+use super::mfa::failure_key;
 use super::{Idp, ensure_active};
 use crate::authz::{Context, Principal, entitlements};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::validate;
 
-/// Which proof a check was about (for audit names).
-#[derive(Clone, Copy)]
-enum Proof {
-    Password,
-    Pin,
-    Answer,
-}
-
-impl Proof {
-    fn failed(self) -> &'static str {
-        match self {
-            Self::Password => "auth.password.failed",
-            Self::Pin => "auth.pin.failed",
-            Self::Answer => "auth.answer.failed",
-        }
-    }
+/// Audit names of failed proofs.
+mod proof {
+    pub const PASSWORD: &str = "auth.password.failed";
+    pub const PIN: &str = "auth.pin.failed";
+    pub const ANSWER: &str = "auth.answer.failed";
 }
 
 impl Idp {
@@ -56,6 +48,8 @@ impl Idp {
             self.audit(ctx, entry, &res).await;
             return Err(Error::InvalidCredentials);
         };
+        self.throttle(super::Throttle::Account(account.id)).await?;
+        let account = self.expire_lock(ctx, account).await?;
         let secrets = self
             .store
             .account_secrets(account.id)
@@ -64,7 +58,7 @@ impl Idp {
         self.check_proof(
             ctx,
             &account,
-            Proof::Password,
+            proof::PASSWORD,
             password,
             secrets.password_hash.as_deref(),
         )
@@ -104,7 +98,7 @@ impl Idp {
         self.check_proof(
             ctx,
             &account,
-            Proof::Password,
+            proof::PASSWORD,
             current,
             secrets.password_hash.as_deref(),
         )
@@ -188,7 +182,7 @@ impl Idp {
         if let Some(existing) = secrets.pin_hash.as_deref() {
             let current = current
                 .ok_or_else(|| Error::invalid("currentPin", "the current PIN is required"))?;
-            self.check_proof(ctx, &account, Proof::Pin, current, Some(existing))
+            self.check_proof(ctx, &account, proof::PIN, current, Some(existing))
                 .await?;
         }
         validate::pin(new)?;
@@ -237,7 +231,7 @@ impl Idp {
     pub async fn verify_pin(&self, ctx: &Context, id: Uuid, pin: &str) -> Result<()> {
         let account = self.scoped_account(ctx, id).await?;
         let secrets = self.store.account_secrets(id).await?.unwrap_or_default();
-        self.check_proof(ctx, &account, Proof::Pin, pin, secrets.pin_hash.as_deref())
+        self.check_proof(ctx, &account, proof::PIN, pin, secrets.pin_hash.as_deref())
             .await?;
         ensure_active(&account)
     }
@@ -370,6 +364,7 @@ impl Idp {
         if answers.is_empty() {
             return Err(Error::invalid("answers", "at least one answer is required"));
         }
+        let over = self.precount(ctx, &account).await?;
         let mut all_ok = true;
         for (question_id, given) in answers {
             let norm = validate::normalize_answer(given).unwrap_or_default();
@@ -380,16 +375,23 @@ impl Idp {
             all_ok &= ok;
         }
         if !all_ok {
-            self.count_failure(ctx, &account, Proof::Answer).await;
+            self.count_failure(ctx, &account, proof::ANSWER).await;
             return Err(Error::InvalidCredentials);
         }
+        if over {
+            return Err(Error::AccountLocked);
+        }
+        self.services
+            .limiter
+            .reset(&failure_key(account.id))
+            .await?;
         ensure_active(&account)
     }
 
     // --- shared ---
 
     /// The caller must be the account itself (or the operator).
-    async fn own_account(&self, ctx: &Context, id: Uuid) -> Result<Account> {
+    pub(super) async fn own_account(&self, ctx: &Context, id: Uuid) -> Result<Account> {
         match &ctx.principal {
             Principal::System => self.account(id).await,
             Principal::Account(a) if a.account_id == id => self.account(id).await,
@@ -401,31 +403,72 @@ impl Idp {
     }
 
     /// Verifies `secret` against `hash` (the dummy hash when there is none, so timing does not
-    /// tell). A mismatch counts a failure, which may lock the account.
+    /// tell). The attempt is counted in the shared limiter *before* the hash is checked, so a
+    /// burst of parallel guesses cannot slip past the lockout threshold; past it, the account
+    /// is locked and even the right secret only learns that it is locked.
     async fn check_proof(
         &self,
         ctx: &Context,
         account: &Account,
-        proof: Proof,
+        name: &'static str,
         secret: &str,
         hash: Option<&str>,
     ) -> Result<()> {
+        let over = self.precount(ctx, account).await?;
         let ok = match hash {
             Some(h) => self.hasher.verify(secret.as_bytes(), h).await?,
             None => self.hasher.verify_dummy(secret.as_bytes()).await?,
         };
-        if ok {
-            return Ok(());
+        match (ok, over) {
+            // Past the budget the account is locked: the right secret learns only that.
+            (true, true) => Err(Error::AccountLocked),
+            (true, false) => {
+                self.services
+                    .limiter
+                    .reset(&failure_key(account.id))
+                    .await?;
+                Ok(())
+            }
+            // Failures past the budget were already counted by the limiter and locked the
+            // account; the persistent count stops at the threshold.
+            (false, true) => Err(Error::InvalidCredentials),
+            (false, false) => {
+                self.count_failure(ctx, account, name).await;
+                Err(Error::InvalidCredentials)
+            }
         }
-        self.count_failure(ctx, account, proof).await;
-        Err(Error::InvalidCredentials)
     }
 
-    async fn count_failure(&self, ctx: &Context, account: &Account, proof: Proof) {
-        let lock_after = match self.tenant_by_id(account.tenant_id).await {
-            Ok(t) => t.settings.lockout_policy.max_failures,
-            Err(_) => LockoutPolicy::default().max_failures,
-        };
+    /// Counts one attempt against the account's failure budget; true when the budget is spent
+    /// (the account is then locked). Limiter unreachable: the attempt is refused.
+    pub(super) async fn precount(&self, ctx: &Context, account: &Account) -> Result<bool> {
+        let policy = self.lockout_policy(account.tenant_id).await;
+        if policy.max_failures == 0 {
+            return Ok(false);
+        }
+        let window = Duration::from_secs(policy.window_secs.max(1));
+        let d = self
+            .services
+            .limiter
+            .hit(&failure_key(account.id), policy.max_failures, window)
+            .await?;
+        if !d.allowed {
+            self.lock_for_failures(ctx, account, d.count).await;
+        }
+        Ok(!d.allowed)
+    }
+
+    async fn lockout_policy(&self, tenant_id: Uuid) -> LockoutPolicy {
+        match self.tenant_by_id(tenant_id).await {
+            Ok(t) => t.settings.lockout_policy,
+            Err(_) => LockoutPolicy::default(),
+        }
+    }
+
+    /// Records a failed proof on the account (its persistent count, which also locks at the
+    /// threshold) and in the audit trail.
+    pub(super) async fn count_failure(&self, ctx: &Context, account: &Account, name: &'static str) {
+        let lock_after = self.lockout_policy(account.tenant_id).await.max_failures;
         let counted = self
             .store
             .record_failure(account.id, lock_after, now())
@@ -436,7 +479,7 @@ impl Idp {
             Some(account.id),
             AuditCategory::Token,
             AuditAction::Webservice,
-            proof.failed(),
+            name,
             "wrong proof",
         );
         self.audit(ctx, entry, &res).await;
@@ -444,18 +487,88 @@ impl Idp {
             Ok(Some(c))
                 if c.status == AccountStatus::Locked && account.status == AccountStatus::Active =>
             {
-                let entry = AuditEntry::new(
-                    account.tenant_id,
-                    Some(account.id),
-                    AuditCategory::Other,
-                    AuditAction::Update,
-                    "account.locked",
-                    format!("locked after {} failed attempts", c.failed_attempts),
-                );
-                self.audit(ctx, entry, &Ok::<(), Error>(())).await;
+                self.after_lock(ctx, account, c.failed_attempts).await;
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "failed attempt not counted"),
         }
     }
+
+    /// Locks an account whose failure budget is spent (once: only the transition acts).
+    async fn lock_for_failures(&self, ctx: &Context, account: &Account, attempts: u32) {
+        let Ok(current) = self.account(account.id).await else {
+            return;
+        };
+        if current.status != AccountStatus::Active {
+            return;
+        }
+        match self
+            .store
+            .set_status(account.id, AccountStatus::Locked, now())
+            .await
+        {
+            Ok(true) => self.after_lock(ctx, &current, attempts).await,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "account not locked"),
+        }
+    }
+
+    /// Audits a lock and emails the account an unlock link (when it has an address).
+    async fn after_lock(&self, ctx: &Context, account: &Account, attempts: u32) {
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Other,
+            AuditAction::Update,
+            "account.locked",
+            format!("locked after {attempts} failed attempts"),
+        );
+        self.audit(ctx, entry, &Ok::<(), Error>(())).await;
+        if account.email.is_some()
+            && let Err(e) = self
+                .send_link(
+                    ctx,
+                    account,
+                    ChallengeKind::Unlock,
+                    UNLOCK_PATH,
+                    serde_json::Value::Null,
+                )
+                .await
+        {
+            tracing::warn!(error = %e, "unlock link not sent");
+        }
+    }
+
+    /// Lifts a lock whose time is up, when the tenant's policy unlocks by expiry.
+    pub(super) async fn expire_lock(&self, ctx: &Context, account: Account) -> Result<Account> {
+        let policy = self.lockout_policy(account.tenant_id).await;
+        let Some(after) = policy.unlock_after_secs else {
+            return Ok(account);
+        };
+        let due = account.updated_at
+            + chrono::Duration::seconds(i64::try_from(after).unwrap_or(i64::MAX));
+        if account.status != AccountStatus::Locked || due > now() {
+            return Ok(account);
+        }
+        self.services
+            .limiter
+            .reset(&failure_key(account.id))
+            .await?;
+        self.store
+            .set_status(account.id, AccountStatus::Active, now())
+            .await?;
+        let entry = AuditEntry::new(
+            account.tenant_id,
+            Some(account.id),
+            AuditCategory::Other,
+            AuditAction::Update,
+            "account.unlock",
+            "lock expired",
+        );
+        self.audit(ctx, entry, &Ok::<(), Error>(())).await;
+        self.account(account.id).await
+    }
 }
+
+/// Where emailed unlock links point (served by the OIDC surface).
+pub const UNLOCK_PATH: &str = "/unlock";

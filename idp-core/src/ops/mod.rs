@@ -5,8 +5,10 @@ mod accounts;
 pub mod audit;
 mod clients;
 mod credentials;
+pub mod mfa;
 mod roles;
 mod tenants;
+mod throttle;
 pub mod tokens;
 
 use std::collections::BTreeSet;
@@ -17,23 +19,87 @@ use uuid::Uuid;
 pub use accounts::{AccountUpdate, Registration};
 pub use clients::NewClient;
 pub use tenants::TenantUpdate;
+pub use throttle::Throttle;
 
 use crate::authz::{Actor, Context, Principal};
 use crate::error::{Error, Result};
+use crate::limits::Limiter;
 use crate::model::{Account, AccountStatus, Tenant};
+use crate::notify::Notifier;
 use crate::secrets::hasher::SecretHasher;
 use crate::store::Store;
 
-/// The identity engine: a store plus the hashing pool. Cheap to clone and share.
+/// The outside world the core talks to, besides its store.
+#[derive(Clone)]
+pub struct Services {
+    /// Counters shared by every replica (Redis) or kept in process.
+    pub limiter: Arc<dyn Limiter>,
+    pub notifier: Arc<dyn Notifier>,
+    pub security: SecurityConfig,
+}
+
+/// Knobs of MFA, lockout and rate limiting that are not per tenant.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// Lifetime of a one-time code.
+    pub otp_ttl_secs: u64,
+    /// Wrong tries before a code dies.
+    pub otp_max_attempts: u32,
+    /// Least time between two codes sent to one account on one channel.
+    pub otp_resend_secs: u64,
+    /// Lifetime of emailed links (verification, reset, unlock).
+    pub link_ttl_secs: u64,
+    /// Base URL that emailed links start with (e.g. the issuer).
+    pub public_url: String,
+    /// The issuer shown in authenticator apps.
+    pub totp_issuer: String,
+    /// Attempts per minute on authentication endpoints.
+    pub rate_per_ip: u32,
+    pub rate_per_account: u32,
+    pub rate_per_client: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            otp_ttl_secs: 300,
+            otp_max_attempts: 5,
+            otp_resend_secs: 30,
+            link_ttl_secs: 3600,
+            public_url: "http://127.0.0.1:8080".into(),
+            totp_issuer: "idp".into(),
+            rate_per_ip: 60,
+            rate_per_account: 30,
+            rate_per_client: 600,
+        }
+    }
+}
+
+/// The identity engine: a store, the hashing pool and the outside-world services. Cheap to
+/// clone and share.
 #[derive(Clone)]
 pub struct Idp {
     store: Arc<dyn Store>,
     hasher: SecretHasher,
+    services: Services,
 }
 
 impl Idp {
-    pub fn new(store: Arc<dyn Store>, hasher: SecretHasher) -> Self {
-        Self { store, hasher }
+    pub fn new(store: Arc<dyn Store>, hasher: SecretHasher, services: Services) -> Self {
+        Self {
+            store,
+            hasher,
+            services,
+        }
+    }
+
+    pub fn security(&self) -> &SecurityConfig {
+        &self.services.security
+    }
+
+    /// The shared counters (for readiness checks).
+    pub fn limiter(&self) -> &Arc<dyn Limiter> {
+        &self.services.limiter
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -124,8 +124,8 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the status; leaving LOCKED (or entering ACTIVE) also resets the failure count.
     async fn set_status(&self, id: Uuid, status: AccountStatus, at: Timestamp)
     -> StoreResult<bool>;
-    /// Deletes the account with its secrets, answers, role assignments, token families, sessions
-    /// and consents (one transaction).
+    /// Deletes the account with its secrets, answers, role assignments, token families, sessions,
+    /// consents, challenges and factors (one transaction).
     /// Audit records stay, keyed by the account id only.
     async fn delete_account(&self, id: Uuid) -> StoreResult<bool>;
 
@@ -288,7 +288,29 @@ pub trait Store: Send + Sync + 'static {
     async fn consented_scopes(&self, account_id: Uuid, client_id: &str)
     -> StoreResult<Vec<String>>;
 
-    /// Deletes expired codes, refresh tokens, sessions and revoked-token records (expired before
-    /// `now`). Returns how many rows went.
+    // --- MFA challenges ---
+    async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()>;
+    async fn challenge(&self, id: Uuid) -> StoreResult<Option<Challenge>>;
+    /// Spends a challenge atomically: true for the one call that finds it unconsumed and not
+    /// expired at `at` (and sets `consumed_at = at`), false for every other.
+    async fn consume_challenge(&self, id: Uuid, at: Timestamp) -> StoreResult<bool>;
+    /// Consumes every live challenge of `kind` of the account (a new code replaces the old).
+    async fn consume_challenges_of(
+        &self,
+        account_id: Uuid,
+        kind: ChallengeKind,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
+
+    // --- second factors ---
+    /// Inserts or replaces the account's factor of that kind.
+    async fn put_factor(&self, factor: &Factor) -> StoreResult<()>;
+    /// The account's factors, ordered by kind.
+    async fn factors(&self, account_id: Uuid) -> StoreResult<Vec<Factor>>;
+    /// Ok(true) if a factor was removed.
+    async fn delete_factor(&self, account_id: Uuid, kind: FactorKind) -> StoreResult<bool>;
+
+    /// Deletes expired codes, refresh tokens, sessions, challenges and revoked-token records
+    /// (expired before `now`). Returns how many rows went.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
 }

@@ -31,7 +31,9 @@ fn referenced(constraint: &str) -> &'static str {
         | "security_answers_account_fkey"
         | "token_families_account_fkey"
         | "sessions_account_fkey"
-        | "consents_account_fkey" => "account",
+        | "consents_account_fkey"
+        | "challenges_account_fkey"
+        | "account_factors_account_fkey" => "account",
         "refresh_tokens_family_fkey" => "token family",
         "account_roles_role_fkey" | "role_entitlements_role_fkey" => "role",
         "security_answers_question_fkey" => "question",

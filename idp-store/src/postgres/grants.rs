@@ -578,15 +578,17 @@ pub(super) async fn consented_scopes(
 
 pub(super) async fn purge_expired(s: &PostgresStore, now: Timestamp) -> StoreResult<u64> {
     let c = s.conn().await?;
-    // One statement, so one snapshot and all-or-nothing.
+    // One statement, so one snapshot and all-or-nothing. Challenges are 0003's (see mfa.rs).
     let row = query_one(
         &c,
         "WITH c AS (DELETE FROM authorization_codes WHERE expires_at < $1 RETURNING 1), \
          r AS (DELETE FROM refresh_tokens WHERE expires_at < $1 RETURNING 1), \
          s AS (DELETE FROM sessions WHERE expires_at < $1 RETURNING 1), \
-         a AS (DELETE FROM revoked_access_tokens WHERE expires_at < $1 RETURNING 1) \
+         a AS (DELETE FROM revoked_access_tokens WHERE expires_at < $1 RETURNING 1), \
+         ch AS (DELETE FROM challenges WHERE expires_at < $1 RETURNING 1) \
          SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM r) \
-              + (SELECT count(*) FROM s) + (SELECT count(*) FROM a) AS n",
+              + (SELECT count(*) FROM s) + (SELECT count(*) FROM a) \
+              + (SELECT count(*) FROM ch) AS n",
         &[&now],
     )
     .await?;

@@ -24,6 +24,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0002_oauth",
         sql: include_str!("../../migrations/postgres/0002_oauth.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_mfa",
+        sql: include_str!("../../migrations/postgres/0003_mfa.sql"),
+    },
 ];
 
 /// First key of the advisory lock that serialises concurrent migrators (`idp` in ASCII); the

@@ -181,6 +181,8 @@ pub(super) fn delete(c: &Connection, id: Uuid) -> DbResult<bool> {
         "DELETE FROM token_families WHERE account_id = ?1",
         "DELETE FROM sessions WHERE account_id = ?1",
         "DELETE FROM consents WHERE account_id = ?1",
+        "DELETE FROM challenges WHERE account_id = ?1",
+        "DELETE FROM account_factors WHERE account_id = ?1",
         "DELETE FROM account_roles WHERE account_id = ?1",
         "DELETE FROM security_answers WHERE account_id = ?1",
         "DELETE FROM account_secrets WHERE account_id = ?1",

@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_grants",
         sql: include_str!("../../migrations/sqlite/0002_grants.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_mfa",
+        sql: include_str!("../../migrations/sqlite/0003_mfa.sql"),
+    },
 ];
 
 /// Applies the migrations not yet recorded, each in its own transaction together with its

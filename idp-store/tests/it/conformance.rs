@@ -72,7 +72,12 @@ fn tenant(name: &str) -> Tenant {
                 max_age_days: 30,
                 ..PasswordPolicy::default()
             },
-            lockout_policy: LockoutPolicy { max_failures: 3 },
+            lockout_policy: LockoutPolicy {
+                max_failures: 3,
+                window_secs: 600,
+                unlock_after_secs: Some(1800),
+            },
+            mfa_policy: MfaPolicy::SmsOtp,
         },
         created_at: at,
         updated_at: at,

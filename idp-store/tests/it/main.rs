@@ -5,5 +5,7 @@ mod support;
 
 mod conformance;
 mod grants;
+mod mfa;
+mod mfa_ops;
 mod ops;
 mod tokens;

@@ -44,7 +44,7 @@ async fn idp(store: Arc<dyn Store>) -> (Idp, Tenant) {
         4096,
     )
     .expect("hasher");
-    let idp = Idp::new(store, hasher);
+    let idp = Idp::new(store, hasher, crate::support::services().0);
     let tenant = idp.ensure_default_tenant().await.expect("default tenant");
     (idp, tenant)
 }

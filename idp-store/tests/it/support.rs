@@ -75,3 +75,42 @@ macro_rules! store_tests {
         }
     )*};
 }
+
+/// Messages the core sent, kept in memory for assertions.
+#[derive(Default)]
+pub struct Captured(pub std::sync::Mutex<Vec<idp_core::notify::Message>>);
+
+#[async_trait::async_trait]
+impl idp_core::notify::Notifier for Captured {
+    async fn send(
+        &self,
+        m: &idp_core::notify::Message,
+    ) -> Result<(), idp_core::notify::NotifyError> {
+        self.0.lock().expect("capture lock").push(m.clone());
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The last message sent to `to`.
+    pub fn last_to(&self, to: &str) -> Option<idp_core::notify::Message> {
+        self.0
+            .lock()
+            .expect("capture lock")
+            .iter()
+            .rev()
+            .find(|m| m.to == to)
+            .cloned()
+    }
+}
+
+/// In-process limiter and a capturing notifier, with default security settings.
+pub fn services() -> (idp_core::ops::Services, Arc<Captured>) {
+    let captured = Arc::new(Captured::default());
+    let services = idp_core::ops::Services {
+        limiter: Arc::new(idp_plugins::limits::MemoryLimiter::new()),
+        notifier: captured.clone(),
+        security: idp_core::ops::SecurityConfig::default(),
+    };
+    (services, captured)
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use idp_core::Context;
 use idp_core::model::*;
-use idp_core::ops::tokens::{AuthorizeRequest, TokenConfig, Tokens};
-use idp_core::ops::{NewClient, Registration};
+use idp_core::ops::tokens::{AuthorizeRequest, SignIn, TokenConfig, Tokens};
+use idp_core::ops::{NewClient, Registration, TenantUpdate};
 use idp_core::secrets::hasher::{HashParams, SecretHasher};
 use idp_core::store::Store;
 use idp_core::{Error, Idp};
@@ -16,13 +16,15 @@ use crate::store_tests;
 
 store_tests!(
     concurrent_refreshes_of_one_token,
-    concurrent_redemptions_of_one_code
+    concurrent_redemptions_of_one_code,
+    sign_in_with_a_second_factor,
 );
 
 struct Fixture {
     tokens: Tokens,
     client: AppClient,
     account: Account,
+    outbox: Arc<crate::support::Captured>,
 }
 
 async fn fixture(store: Arc<dyn Store>) -> Fixture {
@@ -36,7 +38,8 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
         64,
     )
     .expect("hasher");
-    let idp = Idp::new(store.clone(), hasher);
+    let (services, outbox) = crate::support::services();
+    let idp = Idp::new(store.clone(), hasher, services);
     let tenant = idp.ensure_default_tenant().await.expect("tenant");
     let config = TokenConfig::new("http://127.0.0.1:1");
     let keys = KeyRing::open(store, config.max_signed_lifetime())
@@ -67,6 +70,7 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
         tokens,
         client,
         account,
+        outbox,
     }
 }
 
@@ -169,4 +173,78 @@ async fn concurrent_redemptions_of_one_code(store: Arc<dyn Store>) {
         f.tokens.verify_access_token(&winner.access_token).await,
         Err(Error::InvalidToken)
     ));
+}
+
+async fn sign_in_with_a_second_factor(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let idp = f.tokens.idp();
+    let tenant = idp.ensure_default_tenant().await.expect("tenant");
+    let anon = Context::anonymous();
+    // No factor: done after the password.
+    match f
+        .tokens
+        .sign_in(&anon, tenant.id, "uma", "Secret#123", "rp")
+        .await
+        .expect("sign in")
+    {
+        SignIn::Complete(a, auth) => {
+            assert_eq!((a.id, auth.amr), (f.account.id, vec!["pwd".to_owned()]))
+        }
+        SignIn::Pending(_) => panic!("no factor was required"),
+    }
+    let mut settings = tenant.settings.clone();
+    settings.mfa_policy = MfaPolicy::EmailOtp;
+    let update = TenantUpdate {
+        settings: Some(settings),
+        ..TenantUpdate::default()
+    };
+    idp.update_tenant(&Context::system(), tenant.id, update)
+        .await
+        .expect("policy");
+    let pending = match f
+        .tokens
+        .sign_in(&anon, tenant.id, "uma", "Secret#123", "rp")
+        .await
+        .expect("sign in")
+    {
+        SignIn::Pending(p) => p,
+        SignIn::Complete(..) => panic!("the tenant requires a code"),
+    };
+    assert_eq!(pending.factor, FactorKind::EmailOtp);
+    assert_eq!(pending.sent_to.as_deref(), Some("u***@example.com"));
+    let body = f.outbox.last_to("uma@example.com").expect("code sent").body;
+    let code: String = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("code")
+        .into();
+    // The pending token is bound to its client and cannot be forged.
+    assert!(matches!(
+        f.tokens
+            .finish_sign_in(&anon, &pending.token, "other", &code)
+            .await,
+        Err(Error::ChallengeClosed)
+    ));
+    let forged = format!("{}x", pending.token);
+    assert!(matches!(
+        f.tokens.finish_sign_in(&anon, &forged, "rp", &code).await,
+        Err(Error::ChallengeClosed)
+    ));
+    let (account, auth) = f
+        .tokens
+        .finish_sign_in(&anon, &pending.token, "rp", &code)
+        .await
+        .expect("finish");
+    assert_eq!(account.id, f.account.id);
+    assert_eq!(auth.amr, vec!["pwd", "otp", "mfa"]);
+    assert_eq!(auth.acr.as_deref(), Some("mfa"));
+    assert!(
+        matches!(
+            f.tokens
+                .finish_sign_in(&anon, &pending.token, "rp", &code)
+                .await,
+            Err(Error::ChallengeClosed)
+        ),
+        "the code was spent"
+    );
 }

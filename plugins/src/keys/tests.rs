@@ -364,6 +364,32 @@ impl Store for MemStore {
     ) -> StoreResult<Vec<String>> {
         not_used()
     }
+    async fn insert_challenge(&self, _challenge: &Challenge) -> StoreResult<()> {
+        not_used()
+    }
+    async fn challenge(&self, _id: Uuid) -> StoreResult<Option<Challenge>> {
+        not_used()
+    }
+    async fn consume_challenge(&self, _id: Uuid, _at: Timestamp) -> StoreResult<bool> {
+        not_used()
+    }
+    async fn consume_challenges_of(
+        &self,
+        _account_id: Uuid,
+        _kind: ChallengeKind,
+        _at: Timestamp,
+    ) -> StoreResult<u64> {
+        not_used()
+    }
+    async fn put_factor(&self, _factor: &Factor) -> StoreResult<()> {
+        not_used()
+    }
+    async fn factors(&self, _account_id: Uuid) -> StoreResult<Vec<Factor>> {
+        not_used()
+    }
+    async fn delete_factor(&self, _account_id: Uuid, _kind: FactorKind) -> StoreResult<bool> {
+        not_used()
+    }
     async fn purge_expired(&self, _now: Timestamp) -> StoreResult<u64> {
         not_used()
     }

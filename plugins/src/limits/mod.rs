@@ -14,8 +14,8 @@
 //!
 //! Why a fixed window rather than a sliding window or GCRA (what `governor` implements):
 //! - the trait speaks in counts: [`Decision::count`](idp_core::limits::Decision::count),
-//!   [`Limiter::peek`](idp_core::limits::Limiter::peek) and
-//!   [`Limiter::reset`](idp_core::limits::Limiter::reset) serve lockout after N failures, and a
+//!   [`Limiter::peek`] and
+//!   [`Limiter::reset`] serve lockout after N failures, and a
 //!   fixed window holds exactly that number. GCRA keeps a "theoretical arrival time" per key,
 //!   from which no count can be read back; `governor`'s keyed limiters have no peek or
 //!   per-key reset either. An exact sliding log would cost O(limit) memory per key (a sorted
@@ -43,15 +43,15 @@ use idp_core::limits::{LimitError, Limiter};
 pub use self::memory::{MemoryLimiter, PRUNE_EVERY};
 pub use self::redis::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisLimiter, RedisOptions};
 
-/// The limiter the configuration asks for: [`RedisLimiter::connect`] when a Redis URL is given
-/// (an empty or blank one counts as none), [`MemoryLimiter`] otherwise.
+/// The limiter the configuration asks for: a [`RedisLimiter`] when a Redis URL is given (an
+/// empty or blank one counts as none), [`MemoryLimiter`] otherwise.
 ///
-/// With a URL, the first connection is made here, so a Redis that cannot be reached (or a URL
-/// that does not parse) fails start-up with [`LimitError::Unavailable`] within about a second;
-/// after that, outages are reported per call and the connection comes back by itself.
+/// The Redis connection is made lazily: a server may start while Redis is down (readiness
+/// reports it, and authentication fails closed with `Unavailable` until Redis answers); a URL
+/// that does not parse fails at once.
 pub async fn from_config(redis_url: Option<&str>) -> Result<Arc<dyn Limiter>, LimitError> {
     match redis_url.map(str::trim).filter(|url| !url.is_empty()) {
-        Some(url) => Ok(Arc::new(RedisLimiter::connect(url).await?)),
+        Some(url) => Ok(Arc::new(RedisLimiter::connect_lazy(url)?)),
         None => Ok(Arc::new(MemoryLimiter::new())),
     }
 }

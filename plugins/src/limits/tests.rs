@@ -357,7 +357,13 @@ async fn redis_unreachable_fails_fast() {
         "connect took {:?}",
         started.elapsed()
     );
-    assert_unavailable(from_config(Some(&url)).await.map(|_| ()), "from_config");
+    // The configured limiter connects lazily: the server starts, and calls fail closed.
+    let configured = from_config(Some(&url)).await.expect("a lazy limiter");
+    assert_unavailable(configured.ping().await, "configured ping");
+    assert_unavailable(
+        from_config(Some("not a url")).await.map(|_| ()),
+        "configured bad url",
+    );
 
     let limiter = RedisLimiter::connect_lazy(&url).unwrap();
     for _ in 0..3 {

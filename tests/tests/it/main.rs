@@ -5,6 +5,9 @@
 
 mod http_basics;
 mod lifecycle;
+mod mfa;
+mod mfa_limits;
+mod mfa_redis;
 mod oidc_errors;
 mod oidc_rp;
 mod oidc_sessions;

@@ -7,6 +7,7 @@ mod claims;
 mod codes;
 mod grants;
 mod inspect;
+mod login;
 mod sessions;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use uuid::Uuid;
 pub use claims::standard_claims;
 pub use codes::{AuthorizeRequest, IssuedCode};
 pub use inspect::{AccessToken, Introspection};
+pub use login::{PendingSignIn, SignIn};
 pub use sessions::new_secret;
 
 use super::Idp;
