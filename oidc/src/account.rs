@@ -254,6 +254,7 @@ pub async fn mfa_start(State(s): State<OidcState>, caller: Caller, headers: Head
             pages::totp_enrolled_already(
                 &s.endpoint(paths::ACCOUNT_MFA),
                 &pages::hidden(&[("csrf", &csrf)]),
+                None,
             ),
         )
             .into_response(),
@@ -282,7 +283,16 @@ pub async fn mfa_submit(
     }
     let csrf = p.csrf.clone().unwrap_or_default();
     if p.action.as_deref() == Some("replace") {
-        return begin(&s, &ctx, &account, HeaderMap::new(), &csrf, None).await;
+        let current = p.code.as_deref().unwrap_or_default();
+        return match s.tokens.idp().replace_totp(&ctx, account.id, current).await {
+            Ok(enrolment) => enrol_page(&s, HeaderMap::new(), &csrf, &enrolment, None),
+            Err(Error::InvalidCredentials) => pages::totp_enrolled_already(
+                &s.endpoint(paths::ACCOUNT_MFA),
+                &pages::hidden(&[("csrf", &csrf)]),
+                Some("That code is not right. Please try again."),
+            ),
+            Err(e) => service_error(e),
+        };
     }
     let code = p.code.as_deref().unwrap_or_default();
     match s.tokens.idp().confirm_totp(&ctx, account.id, code).await {

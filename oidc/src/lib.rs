@@ -39,7 +39,8 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     pub const LOGOUT: &str = "/logout";
     /// Where emailed unlock links land (the core's `UNLOCK_PATH`).
-    pub const UNLOCK: &str = "/unlock";
+    /// Where the core's emailed unlock links point.
+    pub const UNLOCK: &str = idp_core::ops::UNLOCK_PATH;
     /// Authenticator-app enrolment of the signed-in browser.
     pub const ACCOUNT_MFA: &str = "/account/mfa";
 }

@@ -310,13 +310,23 @@ pub fn totp_enrol(
 }
 
 /// An authenticator is already enrolled: replacing it is a form post, never a GET.
-pub fn totp_enrolled_already(action: &str, hidden_fields: &str) -> Response {
+pub fn totp_enrolled_already(action: &str, hidden_fields: &str, message: Option<&str>) -> Response {
+    let msg = message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
     let body = format!(
-        "<p>An authenticator app is already set up for your account. Setting up a new one \
-         replaces it.</p>\
+        "<p>An authenticator app is already set up for your account. To set up a new one \
+         (which replaces it), enter a code from the current app.</p>{msg}\
          <form method=\"post\" action=\"{}\">{hidden_fields}\
+         <label for=\"code\">Code from your current app</label>\
+         <input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
          <button type=\"submit\" name=\"action\" value=\"replace\">Set up a new app</button></form>",
         esc(action)
     );
-    page(StatusCode::OK, "Authenticator app", &body)
+    let status = if message.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    page(status, "Authenticator app", &body)
 }

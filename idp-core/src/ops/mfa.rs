@@ -313,6 +313,15 @@ impl Idp {
         kind: ChallengeKind,
         token: &str,
     ) -> Result<(Challenge, Account)> {
+        let (challenge, account) = self.check_link(kind, token).await?;
+        if !self.store.consume_challenge(challenge.id, now()).await? {
+            return Err(Error::ChallengeClosed);
+        }
+        Ok((challenge, account))
+    }
+
+    /// Validates a link token without spending it.
+    async fn check_link(&self, kind: ChallengeKind, token: &str) -> Result<(Challenge, Account)> {
         let (id, secret) = token.trim().split_once('.').ok_or(Error::ChallengeClosed)?;
         let id: Uuid = id.parse().map_err(|_| Error::ChallengeClosed)?;
         let challenge = self
@@ -320,10 +329,11 @@ impl Idp {
             .challenge(id)
             .await?
             .ok_or(Error::ChallengeClosed)?;
-        if challenge.kind != kind || !secrets::digest_matches(secret, &challenge.secret_hash) {
-            return Err(Error::ChallengeClosed);
-        }
-        if !self.store.consume_challenge(id, now()).await? {
+        let live = challenge.consumed_at.is_none() && challenge.expires_at > now();
+        if challenge.kind != kind
+            || !live
+            || !secrets::digest_matches(secret, &challenge.secret_hash)
+        {
             return Err(Error::ChallengeClosed);
         }
         let account = self
@@ -333,13 +343,21 @@ impl Idp {
         Ok((challenge, account))
     }
 
-    /// Unlocks the account named by an emailed unlock token.
+    /// Unlocks the account named by an emailed unlock token. Only a LOCKED account is
+    /// unlocked (a disabled one stays disabled); the token is spent only once the failure count
+    /// is cleared, so an unreachable limiter leaves the link usable.
     pub async fn unlock_with_token(&self, ctx: &Context, token: &str) -> Result<Account> {
-        let (_, account) = self.redeem_link(ChallengeKind::Unlock, token).await?;
+        let (challenge, account) = self.check_link(ChallengeKind::Unlock, token).await?;
         self.services
             .limiter
             .reset(&failure_key(account.id))
             .await?;
+        if !self.store.consume_challenge(challenge.id, now()).await? {
+            return Err(Error::ChallengeClosed);
+        }
+        if account.status != AccountStatus::Locked {
+            return Ok(account);
+        }
         let res = match self
             .store
             .set_status(account.id, AccountStatus::Active, now())
@@ -360,9 +378,38 @@ impl Idp {
         res
     }
 
-    /// Starts a TOTP enrolment for the account itself: a new secret, not yet in force.
+    /// Starts a TOTP enrolment for the account itself: a new secret, not yet in force. Refused
+    /// while an authenticator is enrolled: replacing one takes [`Self::replace_totp`].
     pub async fn begin_totp(&self, ctx: &Context, account_id: Uuid) -> Result<TotpEnrolment> {
         let account = self.own_account(ctx, account_id).await?;
+        if self
+            .store
+            .factors(account_id)
+            .await?
+            .iter()
+            .any(|f| f.kind == FactorKind::Totp && f.confirmed)
+        {
+            return Err(Error::invalid(
+                "factor",
+                "an authenticator app is already enrolled; replace it with one of its codes",
+            ));
+        }
+        self.new_totp(&account).await
+    }
+
+    /// Replaces the enrolled authenticator, proven by one of its current codes.
+    pub async fn replace_totp(
+        &self,
+        ctx: &Context,
+        account_id: Uuid,
+        current_code: &str,
+    ) -> Result<TotpEnrolment> {
+        let account = self.own_account(ctx, account_id).await?;
+        self.verify_totp(ctx, account_id, current_code).await?;
+        self.new_totp(&account).await
+    }
+
+    async fn new_totp(&self, account: &Account) -> Result<TotpEnrolment> {
         let secret = Secret::generate().to_base32();
         let label = account
             .email
@@ -372,15 +419,14 @@ impl Idp {
         let uri = totp
             .to_url()
             .map_err(|e| Error::Internal(format!("TOTP: {e}")))?;
-        self.store
-            .put_factor(&Factor {
-                account_id,
-                kind: FactorKind::Totp,
-                secret: Some(secret.clone()),
-                confirmed: false,
-                created_at: now(),
-            })
-            .await?;
+        let factor = Factor {
+            account_id: account.id,
+            kind: FactorKind::Totp,
+            secret: Some(secret.clone()),
+            confirmed: false,
+            created_at: now(),
+        };
+        self.store.put_factor(&factor).await?;
         Ok(TotpEnrolment { secret, uri })
     }
 

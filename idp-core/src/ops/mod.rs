@@ -6,7 +6,9 @@ pub mod audit;
 mod clients;
 mod credentials;
 pub mod mfa;
+mod recovery;
 mod roles;
+mod signup;
 mod tenants;
 mod throttle;
 pub mod tokens;
@@ -18,6 +20,8 @@ use uuid::Uuid;
 
 pub use accounts::{AccountUpdate, Registration};
 pub use clients::NewClient;
+pub use signup::{SignUp, SignedUp};
+pub use credentials::UNLOCK_PATH;
 pub use tenants::TenantUpdate;
 pub use throttle::Throttle;
 

@@ -25,6 +25,7 @@ store_tests!(
     totp_enrol_verify_and_replay_guard,
     parallel_password_guesses_lock_at_the_threshold,
     unlock_by_emailed_link,
+    unlock_link_does_not_enable_a_disabled_account,
     lock_expires_when_the_policy_says_so,
     rate_limits_per_ip_account_and_client,
     limiter_outage_fails_closed,
@@ -545,4 +546,48 @@ async fn second_factor_policy(store: Arc<dyn Store>) {
         f.idp.second_factor(&f.account).await.expect("p"),
         Some(FactorKind::Pin)
     );
+}
+
+async fn unlock_link_does_not_enable_a_disabled_account(store: Arc<dyn Store>) {
+    let f = fx(store).await;
+    for _ in 0..5 {
+        let _ = f
+            .idp
+            .authenticate(&Context::anonymous(), f.tenant.id, "vera", "Wrong#123")
+            .await;
+    }
+    let body = f
+        .outbox
+        .last_to("vera@example.com")
+        .expect("unlock email")
+        .body;
+    let token = body
+        .split("token=")
+        .nth(1)
+        .expect("token")
+        .split_whitespace()
+        .next()
+        .expect("value")
+        .to_owned();
+    // An administrator disables the account before the link is used.
+    f.idp
+        .set_status(&Context::system(), f.account.id, AccountStatus::Disabled)
+        .await
+        .expect("disable");
+    let after = f
+        .idp
+        .unlock_with_token(&Context::anonymous(), &token)
+        .await
+        .expect("link accepted");
+    assert_eq!(
+        after.status,
+        AccountStatus::Disabled,
+        "the link unlocks, it does not re-enable"
+    );
+    assert!(matches!(
+        f.idp
+            .authenticate(&Context::anonymous(), f.tenant.id, "vera", PW)
+            .await,
+        Err(Error::AccountDisabled)
+    ));
 }

@@ -323,7 +323,26 @@ async fn sms_code_goes_to_the_phone(server: &TestServer) {
 }
 
 /// The current code of an authenticator app with `secret`, `steps_ahead` periods from now.
-fn totp_code(secret: &str, steps_ahead: u64) -> String {
+/// The current TOTP time step (30 s).
+fn step_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 30
+}
+
+/// The code of time step `step`.
+fn code_at_step(secret: &str, step: u64) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32 secret"))
+        .build()
+        .expect("TOTP");
+    totp.generate(step * 30).to_string()
+}
+
+/// The code of the time step `steps` away from now (negative: past steps).
+fn totp_code(secret: &str, steps: i64) -> String {
     let totp = totp_rs::Builder::new()
         .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32 secret"))
         .build()
@@ -332,7 +351,8 @@ fn totp_code(secret: &str, steps_ahead: u64) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    totp.generate(now + 30 * steps_ahead).to_string()
+    totp.generate(now.saturating_add_signed(30 * steps))
+        .to_string()
 }
 
 async fn authenticator_app_enrolment_and_sign_in(server: &TestServer) {
@@ -387,10 +407,13 @@ async fn authenticator_app_enrolment_and_sign_in(server: &TestServer) {
     assert_eq!(wrong.form().field("secret"), Some(secret.as_str()));
 
     // The right code confirms it.
+    let confirm_step = step_now();
     let done = post_form(
         &b,
         &server.url("/account/mfa"),
-        &wrong.form().with(&[("code", &totp_code(&secret, 0))]),
+        &wrong
+            .form()
+            .with(&[("code", &code_at_step(&secret, confirm_step))]),
     )
     .await;
     assert_eq!(done.status, StatusCode::OK, "{done:?}");
@@ -411,7 +434,8 @@ async fn authenticator_app_enrolment_and_sign_in(server: &TestServer) {
         StatusCode::OK,
         "Enter the code from your authenticator app",
     );
-    let code = totp_code(&secret, 1);
+    let signin_step = step_now() + 1;
+    let code = code_at_step(&secret, signin_step);
     let done = code_step(server, &b2, &login.page, &code).await;
     let tokens = redeem(server, &login, &done).await;
     assert_mfa_claims(&id_token_claims(&tokens), &["otp"]);
@@ -427,8 +451,27 @@ async fn authenticator_app_enrolment_and_sign_in(server: &TestServer) {
         "Enter the code from your authenticator app",
     );
 
-    // Replacing the app is the page's form post: a new secret to scan.
-    let replaced = submit(&b, &again.form(), &[("action", "replace")]).await;
+    // Replacing the app takes a code from the current one: a wrong code is refused...
+    let refused = submit(
+        &b,
+        &again.form(),
+        &[("action", "replace"), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{refused:?}");
+    // ...a current one gives a new secret to scan.
+    // (A step within the accepted ±1 of now that was not spent above.)
+    let now = step_now();
+    let unused = [now - 1, now, now + 1]
+        .into_iter()
+        .find(|s| *s != confirm_step && *s != signin_step);
+    let current = code_at_step(&secret, unused.expect("an unspent step"));
+    let replaced = submit(
+        &b,
+        &again.form(),
+        &[("action", "replace"), ("code", &current)],
+    )
+    .await;
     assert_eq!(replaced.status, StatusCode::OK, "{replaced:?}");
     assert!(replaced.body.contains("<svg"), "{replaced:?}");
     let new_secret = replaced.form().field("secret").expect("secret").to_owned();

@@ -5,6 +5,7 @@
 
 mod claims;
 mod codes;
+mod direct;
 mod grants;
 mod inspect;
 mod login;
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 pub use claims::standard_claims;
 pub use codes::{AuthorizeRequest, IssuedCode};
+pub use direct::DirectSignIn;
 pub use inspect::{AccessToken, Introspection};
 pub use login::{PendingSignIn, SignIn};
 pub use sessions::new_secret;
