@@ -108,6 +108,9 @@ impl App {
         let services = services(&config).await?;
         let idp = Idp::new(store.clone(), hasher, services);
         idp.ensure_default_tenant().await?;
+        if config.adapters.bioentrust.enabled {
+            idp_adapters::bioentrust::ensure_client(&idp).await?;
+        }
         let token_config = token_config(&config);
         let keys = Arc::new(KeyRing::open(store, token_config.max_signed_lifetime()).await?);
         let tokens = Tokens::new(idp.clone(), keys.clone(), token_config);

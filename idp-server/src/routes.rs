@@ -19,12 +19,27 @@ pub fn router(app: App) -> Router {
         request_timeout: Duration::from_secs(app.config.http.request_timeout_secs),
     };
     let oidc = idp_oidc::router(idp_oidc::OidcState::new(app.tokens.clone()));
-    let router = Router::new()
+    let adapters = &app.config.adapters;
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(app)
+        .with_state(app.clone())
         .merge(oidc);
+    if adapters.bioentrust.enabled {
+        let prefix = &adapters.bioentrust.prefix;
+        let state = idp_adapters::bioentrust::BioState::new(app.tokens.clone(), prefix);
+        router = mount(router, prefix, idp_adapters::bioentrust::router(state));
+    }
     harden(router, limits)
+}
+
+/// Nests a surface under its prefix, or merges it at the root when the prefix is empty.
+fn mount(router: Router, prefix: &str, surface: Router) -> Router {
+    if prefix.is_empty() {
+        router.merge(surface)
+    } else {
+        router.nest(prefix, surface)
+    }
 }
 
 /// The process is up and answering.

@@ -54,6 +54,7 @@ pub struct Params {
     code: Option<String>,
     factor: Option<String>,
     sent_to: Option<String>,
+    question: Option<String>,
 }
 
 impl Params {
@@ -456,6 +457,7 @@ struct MfaStep<'a> {
     pending: Option<&'a str>,
     factor: Option<FactorKind>,
     sent_to: Option<&'a str>,
+    question: Option<&'a str>,
 }
 
 impl<'a> MfaStep<'a> {
@@ -464,6 +466,7 @@ impl<'a> MfaStep<'a> {
             pending: Some(&p.token),
             factor: Some(p.factor),
             sent_to: p.sent_to.as_deref(),
+            question: p.question.as_deref(),
         }
     }
 
@@ -473,6 +476,7 @@ impl<'a> MfaStep<'a> {
             pending: p.pending.as_deref().filter(|t| !t.is_empty()),
             factor: p.factor.as_deref().and_then(|f| f.parse().ok()),
             sent_to: p.sent_to.as_deref().filter(|t| !t.is_empty()),
+            question: p.question.as_deref().filter(|t| !t.is_empty()),
         }
     }
 
@@ -480,6 +484,7 @@ impl<'a> MfaStep<'a> {
         match self.factor {
             Some(FactorKind::Totp) => pages::FactorPrompt::Authenticator,
             Some(FactorKind::Pin) => pages::FactorPrompt::Pin,
+            Some(FactorKind::SecurityAnswer) => pages::FactorPrompt::Question(self.question),
             _ => pages::FactorPrompt::Sent(self.sent_to),
         }
     }
@@ -501,6 +506,9 @@ fn mfa_page(
     }
     if let Some(to) = step.sent_to {
         fields.push(("sent_to", to));
+    }
+    if let Some(q) = step.question {
+        fields.push(("question", q));
     }
     pages::mfa(
         &s.endpoint(paths::AUTHORIZE),

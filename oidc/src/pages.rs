@@ -183,6 +183,8 @@ pub enum FactorPrompt<'a> {
     Sent(Option<&'a str>),
     Authenticator,
     Pin,
+    /// One of the account's security questions.
+    Question(Option<&'a str>),
 }
 
 /// The second step of a sign-in: one input `code`. 401 when `message` tells of a failure.
@@ -211,6 +213,14 @@ pub fn mfa(
             "Enter your PIN".to_owned(),
             "PIN",
             "type=\"password\" inputmode=\"numeric\" autocomplete=\"off\"",
+        ),
+        FactorPrompt::Question(q) => (
+            format!(
+                "Answer your security question: {}",
+                q.unwrap_or("(question unavailable)")
+            ),
+            "Answer",
+            "type=\"password\" autocomplete=\"off\"",
         ),
     };
     let body = format!(

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 /// The endpoint an error happened at: the document words some failures per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// The per-IP budget spent before every rate-limited call.
+    Throttle,
     Protected,
     Signup,
     VerifyEmail,

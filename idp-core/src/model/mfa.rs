@@ -102,10 +102,18 @@ pub enum FactorKind {
     EmailOtp,
     SmsOtp,
     Pin,
+    /// One of the account's security questions.
+    SecurityAnswer,
 }
 
 impl FactorKind {
-    pub const ALL: [FactorKind; 4] = [Self::Totp, Self::EmailOtp, Self::SmsOtp, Self::Pin];
+    pub const ALL: [FactorKind; 5] = [
+        Self::Totp,
+        Self::EmailOtp,
+        Self::SmsOtp,
+        Self::Pin,
+        Self::SecurityAnswer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +121,7 @@ impl FactorKind {
             Self::EmailOtp => "email_otp",
             Self::SmsOtp => "sms_otp",
             Self::Pin => "pin",
+            Self::SecurityAnswer => "security_answer",
         }
     }
 }

@@ -550,7 +550,12 @@ impl Idp {
         kind: Option<FactorKind>,
     ) -> Result<()> {
         let account = self.own_account(ctx, account_id).await?;
-        for k in [FactorKind::EmailOtp, FactorKind::SmsOtp, FactorKind::Pin] {
+        for k in [
+            FactorKind::EmailOtp,
+            FactorKind::SmsOtp,
+            FactorKind::Pin,
+            FactorKind::SecurityAnswer,
+        ] {
             self.store.delete_factor(account_id, k).await?;
         }
         let Some(kind) = kind else { return Ok(()) };
@@ -562,6 +567,7 @@ impl Idp {
                 .account_secrets(account_id)
                 .await?
                 .is_some_and(|s| s.pin_hash.is_some()),
+            FactorKind::SecurityAnswer => !self.store.list_answers(account_id).await?.is_empty(),
             FactorKind::Totp => {
                 return Err(Error::invalid(
                     "factor",

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 pub use accounts::{AccountUpdate, Registration};
 pub use clients::NewClient;
-pub use signup::{SignUp, SignedUp};
 pub use credentials::UNLOCK_PATH;
+pub use signup::{SignUp, SignedUp};
 pub use tenants::TenantUpdate;
 pub use throttle::Throttle;
 

@@ -37,5 +37,5 @@ CREATE TABLE account_factors (
     CONSTRAINT account_factors_pkey PRIMARY KEY (account_id, kind),
     CONSTRAINT account_factors_account_fkey FOREIGN KEY (account_id)
         REFERENCES accounts (id) ON DELETE CASCADE,
-    CONSTRAINT account_factors_kind_check CHECK (kind IN ('totp', 'email_otp', 'sms_otp', 'pin'))
+    CONSTRAINT account_factors_kind_check CHECK (kind IN ('totp', 'email_otp', 'sms_otp', 'pin', 'security_answer'))
 );

@@ -25,7 +25,7 @@ CREATE INDEX challenges_by_expiry ON challenges (expires_at);
 -- One factor of each kind per account; enrolling again replaces it.
 CREATE TABLE account_factors (
     account_id TEXT    NOT NULL REFERENCES accounts (id),
-    kind       TEXT    NOT NULL CHECK (kind IN ('totp', 'email_otp', 'sms_otp', 'pin')),
+    kind       TEXT    NOT NULL CHECK (kind IN ('totp', 'email_otp', 'sms_otp', 'pin', 'security_answer')),
     -- The TOTP shared secret (base32); NULL for factors without one.
     secret     TEXT,
     confirmed  INTEGER NOT NULL,

@@ -3,6 +3,7 @@
 //! Each test runs once per store through [`both_stores!`]; the PostgreSQL variants skip without
 //! `IDP_TEST_POSTGRES_URL` (and fail under CI).
 
+mod bioentrust;
 mod http_basics;
 mod lifecycle;
 mod mfa;

@@ -21,6 +21,7 @@ crate::oidc_both_stores!(
     authenticator_app_enrolment_and_sign_in,
     account_mfa_needs_a_session,
     pin_as_second_factor,
+    security_answer_as_second_factor,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -528,4 +529,34 @@ async fn pin_as_second_factor(server: &TestServer) {
     let done = code_step(server, &b, &wrong, "4821").await;
     let tokens = redeem(server, &login, &done).await;
     assert_mfa_claims(&id_token_claims(&tokens), &["pin"]);
+}
+
+async fn security_answer_as_second_factor(server: &TestServer) {
+    let f = setup(server).await;
+    let idp = &server.running.app.idp;
+    let ctx = Context::system();
+    let tenant = idp.tenant("default").await.expect("tenant");
+    let q = idp
+        .create_question(&ctx, tenant.id, "Name of your first school?")
+        .await
+        .expect("question");
+    idp.set_answer(&ctx, f.account_id, q.id, "Hillside")
+        .await
+        .expect("answer");
+    idp.choose_factor(&ctx, f.account_id, Some(FactorKind::SecurityAnswer))
+        .await
+        .expect("choose");
+    let b = browser();
+    let login = password_step(server, &b, USERNAME, PASSWORD).await;
+    assert_mfa_page(&login.page, StatusCode::OK, "Name of your first school?");
+    let wrong = code_step(server, &b, &login.page, "Riverside").await;
+    assert_mfa_page(
+        &wrong,
+        StatusCode::UNAUTHORIZED,
+        "Name of your first school?",
+    );
+    // Answers compare without regard to case and spacing.
+    let done = code_step(server, &b, &wrong, "  hillside ").await;
+    let tokens = redeem(server, &login, &done).await;
+    assert_mfa_claims(&id_token_claims(&tokens), &["kba"]);
 }

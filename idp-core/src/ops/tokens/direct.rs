@@ -105,9 +105,7 @@ impl Tokens {
         pending: &str,
         proof: &str,
     ) -> Result<TokenSet> {
-        let (account, auth) = self
-            .finish_sign_in(ctx, pending, &client.id, proof)
-            .await?;
+        let (account, auth) = self.finish_sign_in(ctx, pending, &client.id, proof).await?;
         self.issue_for(client, &account, auth).await
     }
 

@@ -41,6 +41,8 @@ pub struct PendingSignIn {
     pub challenge_id: Option<Uuid>,
     /// Where the code went (for display: "we sent a code to ..."), masked.
     pub sent_to: Option<String>,
+    /// The security question to answer, for that factor.
+    pub question: Option<String>,
 }
 
 fn mask(destination: &str) -> String {
@@ -64,6 +66,8 @@ fn amr_for(factor: FactorKind) -> &'static str {
     match factor {
         FactorKind::Totp | FactorKind::EmailOtp | FactorKind::SmsOtp => "otp",
         FactorKind::Pin => "pin",
+        // RFC 8176: knowledge-based authentication.
+        FactorKind::SecurityAnswer => "kba",
     }
 }
 
@@ -89,26 +93,32 @@ impl Tokens {
         let Some(factor) = self.idp.second_factor(&account).await? else {
             return Ok(SignIn::Complete(account, password_only));
         };
-        let (challenge_id, sent_to) = match factor {
+        let (mut challenge_id, mut sent_to, mut question) = (None, None, None);
+        match factor {
             FactorKind::EmailOtp | FactorKind::SmsOtp => {
                 let channel = if factor == FactorKind::EmailOtp {
                     Channel::Email
                 } else {
                     Channel::Sms
                 };
-                let ch = self
-                    .idp
-                    .send_otp(
-                        ctx,
-                        &account,
-                        channel,
-                        json!({ "purpose": "sign_in", "client_id": client_id }),
-                    )
-                    .await?;
-                (Some(ch.id), Some(mask(&ch.destination)))
+                let payload = json!({ "purpose": "sign_in", "client_id": client_id });
+                let ch = self.idp.send_otp(ctx, &account, channel, payload).await?;
+                challenge_id = Some(ch.id);
+                sent_to = Some(mask(&ch.destination));
             }
-            FactorKind::Totp | FactorKind::Pin => (None, None),
-        };
+            FactorKind::SecurityAnswer => {
+                // Any of the account's questions will do; a random one, so that a watcher of
+                // one sign-in does not learn the question of the next.
+                let answers = self.idp.store.list_answers(account.id).await?;
+                let pick = rand::Rng::random_range(&mut rand::rng(), 0..answers.len().max(1));
+                let q = answers
+                    .get(pick)
+                    .map(|a| a.question.clone())
+                    .ok_or(Error::Internal("no security answers".into()))?;
+                question = Some((q.id, q.question));
+            }
+            FactorKind::Totp | FactorKind::Pin => {}
+        }
         let at = now();
         let claims = json!({
             "iss": self.config.issuer,
@@ -117,17 +127,20 @@ impl Tokens {
             "client_id": client_id,
             "factor": factor,
             "challenge": challenge_id,
+            "question": question.as_ref().map(|(id, _)| *id),
             "iat": at.timestamp(),
             "exp": (at + chrono::Duration::seconds(i64::try_from(self.idp.security().otp_ttl_secs).unwrap_or(300))).timestamp(),
         });
         let token = self
             .sign(self.config.default_alg, PENDING_TYP, &claims)
             .await?;
+        let question = question.map(|(_, text)| text);
         Ok(SignIn::Pending(PendingSignIn {
             token,
             factor,
             challenge_id,
             sent_to,
+            question,
         }))
     }
 
@@ -161,6 +174,12 @@ impl Tokens {
         match factor {
             FactorKind::Totp => self.idp.verify_totp(ctx, account_id, proof).await?,
             FactorKind::Pin => self.idp.verify_pin(ctx, account_id, proof).await?,
+            FactorKind::SecurityAnswer => {
+                let question = c["question"].as_i64().ok_or(Error::ChallengeClosed)?;
+                self.idp
+                    .verify_answers(ctx, account_id, &[(question, proof.to_owned())])
+                    .await?
+            }
             FactorKind::EmailOtp | FactorKind::SmsOtp => {
                 let challenge: Uuid = c["challenge"]
                     .as_str()
