@@ -186,6 +186,9 @@ pub struct OtpSent {
     /// Sign-in with a second factor: which one (`email_otp`, `sms_otp`, `totp`, `pin`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub factor: Option<FactorKind>,
+    /// Sign-in whose second factor is a security answer: the question to answer (in `otp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
     pub response: &'static str,
 }
 
@@ -195,6 +198,7 @@ impl From<SignedUp> for OtpSent {
             otp_request_id: s.email_code.id.to_string(),
             sms_otp_request_id: s.sms_code.map(|c| c.id.to_string()),
             factor: None,
+            question: None,
             response: "otp sent",
         }
     }
@@ -204,13 +208,14 @@ impl From<PendingSignIn> for OtpSent {
     fn from(p: PendingSignIn) -> Self {
         let response = match p.factor {
             FactorKind::EmailOtp | FactorKind::SmsOtp => "otp sent",
-            // An authenticator code or a PIN (`factor` says which): nothing was sent.
+            // An authenticator code, a PIN or a security answer (`factor` says which): nothing was sent.
             _ => "second factor required",
         };
         Self {
             otp_request_id: p.token,
             sms_otp_request_id: None,
             factor: Some(p.factor),
+            question: p.question,
             response,
         }
     }

@@ -132,7 +132,8 @@ impl Idp {
             .await
     }
 
-    async fn write_password(
+    /// Writes a new password and ends every grant made with the old one.
+    pub(super) async fn write_password(
         &self,
         ctx: &Context,
         account: &Account,

@@ -187,7 +187,7 @@ impl Idp {
         let (_, account) = self
             .redeem_link(ChallengeKind::PasswordReset, token)
             .await?;
-        self.store_new_password(ctx, &account, new, "password.reset.link")
+        self.write_password(ctx, &account, new, false, "password.reset.link")
             .await?;
         Ok(account)
     }
@@ -205,7 +205,7 @@ impl Idp {
         ensure_active(&account)?;
         email_matches(&account, email)?;
         self.check_new_password(&account, new).await?;
-        self.store_new_password(ctx, &account, new, "password.set.signed_in")
+        self.write_password(ctx, &account, new, false, "password.set.signed_in")
             .await?;
         Ok(account)
     }
@@ -229,42 +229,6 @@ impl Idp {
             ));
         }
         Ok(())
-    }
-
-    /// Writes the new password and ends every grant made with the old one.
-    async fn store_new_password(
-        &self,
-        ctx: &Context,
-        account: &Account,
-        new: &str,
-        name: &'static str,
-    ) -> Result<()> {
-        let hash = self.hasher.hash(new.as_bytes()).await?;
-        let at = now();
-        let res = match self
-            .store
-            .set_password_hash(account.id, &hash, false, at)
-            .await
-        {
-            Ok(true) => self
-                .store
-                .revoke_account_families(account.id, at)
-                .await
-                .map(|_| ())
-                .map_err(Error::from),
-            Ok(false) => Err(Error::NotFound("account")),
-            Err(e) => Err(e.into()),
-        };
-        let entry = AuditEntry::new(
-            account.tenant_id,
-            Some(account.id),
-            AuditCategory::Api,
-            AuditAction::Update,
-            name,
-            "password changed",
-        );
-        self.audit(ctx, entry, &res).await;
-        res
     }
 }
 
