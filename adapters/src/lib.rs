@@ -3,3 +3,4 @@
 //! nothing else: every call becomes one idp-core operation.
 
 pub mod bioentrust;
+pub mod fintract;

@@ -3,11 +3,13 @@
 //! [`idp_core::Context`], and clear messages for JSON bodies that cannot be read. Each surface
 //! keeps its own envelope; this crate only supplies the parts that are the same everywhere.
 
+mod bearer;
 mod caller;
 mod harden;
 mod json;
 mod request_id;
 
+pub use bearer::bearer;
 pub use caller::Caller;
 pub use harden::{HttpLimits, harden, plain_error};
 pub use json::describe_json_rejection;

@@ -3,6 +3,7 @@
 //! HTTP, SQL or any vendor's API: every surface translates onto these operations.
 
 pub mod authz;
+pub mod blobs;
 pub mod error;
 pub mod jose;
 pub mod limits;

@@ -111,6 +111,9 @@ impl App {
         if config.adapters.bioentrust.enabled {
             idp_adapters::bioentrust::ensure_client(&idp).await?;
         }
+        if config.adapters.fintract.enabled {
+            idp_adapters::fintract::ensure_surface(&idp).await?;
+        }
         let token_config = token_config(&config);
         let keys = Arc::new(KeyRing::open(store, token_config.max_signed_lifetime()).await?);
         let tokens = Tokens::new(idp.clone(), keys.clone(), token_config);

@@ -30,6 +30,21 @@ pub fn router(app: App) -> Router {
         let state = idp_adapters::bioentrust::BioState::new(app.tokens.clone(), prefix);
         router = mount(router, prefix, idp_adapters::bioentrust::router(state));
     }
+    if adapters.fintract.enabled {
+        let prefix = &adapters.fintract.prefix;
+        let store = idp_plugins::blobs::LocalDirBlobs::new(app.config.data_dir.join("blobs"));
+        let blobs = idp_core::blobs::Blobs::new(
+            std::sync::Arc::new(store),
+            idp_core::blobs::DEFAULT_MAX_BYTES,
+        );
+        let state = idp_adapters::fintract::FinState::new(
+            app.tokens.clone(),
+            blobs,
+            &app.config.issuer,
+            prefix,
+        );
+        router = mount(router, prefix, idp_adapters::fintract::router(state));
+    }
     harden(router, limits)
 }
 

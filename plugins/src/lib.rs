@@ -3,12 +3,14 @@
 //! outbox), blob storage, KYC/BVN verification and signing keys.
 //!
 //! Present so far:
+//! - [`blobs`]: uploaded files behind [`idp_core::blobs::BlobStore`] (a local directory);
 //! - [`keys`]: the signing-key ring behind [`idp_core::jose::TokenSigner`];
 //! - [`limits`]: rate limits and failure counters behind [`idp_core::limits::Limiter`] (Redis,
 //!   or in process);
 //! - [`notify`]: message delivery behind [`idp_core::notify::Notifier`] (SMTP, SMS webhook, or
 //!   the file outbox).
 
+pub mod blobs;
 pub mod keys;
 pub mod limits;
 pub mod notify;

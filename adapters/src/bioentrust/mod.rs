@@ -33,8 +33,7 @@ use axum::routing::{delete, get, post};
 use idp_core::model::{AppClient, DEFAULT_TENANT, GrantType};
 use idp_core::ops::tokens::Tokens;
 use idp_core::ops::{NewClient, Throttle};
-use idp_core::store::UniqueField;
-use idp_core::{Context, Error, Idp};
+use idp_core::{Error, Idp};
 use idp_http::Caller;
 
 pub use error::{ApiError, Op};
@@ -93,22 +92,13 @@ impl BioState {
 
 /// Makes sure the surface's app client exists (idempotent; safe when replicas start together).
 pub async fn ensure_client(idp: &Idp) -> Result<AppClient, Error> {
-    match idp.client(CLIENT_ID).await {
-        Ok(client) => return Ok(client),
-        Err(Error::InvalidClient) => {}
-        Err(e) => return Err(e),
-    }
-    let tenant = idp.tenant(DEFAULT_TENANT).await?;
     let new = NewClient {
         id: CLIENT_ID.into(),
         name: Some("BioEntrust-compatible user API".into()),
         grants: vec![GrantType::RefreshToken],
         ..NewClient::default()
     };
-    match idp.create_client(&Context::system(), tenant.id, new).await {
-        Err(Error::Conflict(UniqueField::ClientId)) => idp.client(CLIENT_ID).await,
-        other => other,
-    }
+    idp.ensure_client(DEFAULT_TENANT, new).await
 }
 
 /// The routes, relative to the prefix. Every call that checks a secret or sends a message spends

@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use idp_core::Error;
 use idp_core::model::{FactorKind, Profile};
 use idp_core::ops::SignUp;
@@ -35,14 +35,7 @@ where
 
 /// The token of `Authorization: Bearer <token>`; `Unauthenticated` when there is none.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or(Error::Unauthenticated)
+    idp_http::bearer(headers).ok_or(Error::Unauthenticated)
 }
 
 /// The document's own rule, on top of the tenant's policy: "more than 7 characters".

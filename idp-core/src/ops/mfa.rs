@@ -97,6 +97,20 @@ impl Idp {
         channel: Channel,
         payload: Value,
     ) -> Result<Challenge> {
+        self.send_otp_as(ctx, account, channel, payload, Uuid::new_v4())
+            .await
+    }
+
+    /// [`Self::send_otp`] under a challenge id the caller chose (for flows whose clients cannot
+    /// carry the id back, which derive it from state the core keeps; see `code_sign_in`).
+    pub(crate) async fn send_otp_as(
+        &self,
+        ctx: &Context,
+        account: &Account,
+        channel: Channel,
+        payload: Value,
+        id: Uuid,
+    ) -> Result<Challenge> {
         let (kind, destination) = match channel {
             Channel::Email => (ChallengeKind::EmailOtp, account.email.clone()),
             Channel::Sms => (ChallengeKind::SmsOtp, account.phone.clone()),
@@ -132,7 +146,7 @@ impl Idp {
         let code = six_digits();
         let at = now();
         let challenge = Challenge {
-            id: Uuid::new_v4(),
+            id,
             tenant_id: account.tenant_id,
             account_id: account.id,
             kind,

@@ -2,12 +2,16 @@
 //! checks what the caller may do, applies the domain rules, and leaves an audit record.
 
 mod accounts;
+pub mod approval;
 pub mod audit;
+mod bootstrap;
 mod clients;
+pub mod code_sign_in;
 mod credentials;
 pub mod mfa;
 mod recovery;
 mod roles;
+mod self_service;
 mod signup;
 mod tenants;
 mod throttle;

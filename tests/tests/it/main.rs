@@ -4,6 +4,7 @@
 //! `IDP_TEST_POSTGRES_URL` (and fail under CI).
 
 mod bioentrust;
+mod fintract;
 mod http_basics;
 mod lifecycle;
 mod mfa;
