@@ -2,5 +2,9 @@
 //! `switch`), each owning its routes, request/response structs, envelope and error mapping, and
 //! nothing else: every call becomes one idp-core operation.
 
+mod json;
+
 pub mod bioentrust;
+pub mod fintiv;
 pub mod fintract;
+pub mod switch;

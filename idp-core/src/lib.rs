@@ -4,8 +4,10 @@
 
 pub mod authz;
 pub mod blobs;
+pub mod checksum;
 pub mod error;
 pub mod jose;
+pub mod kyc;
 pub mod limits;
 pub mod model;
 pub mod notify;

@@ -24,6 +24,9 @@ pub struct App {
     pub config: Arc<Config>,
     /// `sqlite` or `postgres`, for logs and readiness.
     pub store_kind: &'static str,
+    /// The BVN register: the HTTP provider at `IDP_KYC_URL` (key `IDP_KYC_KEY`), else the local
+    /// sandbox.
+    pub kyc: Arc<dyn idp_core::kyc::BvnVerifier>,
 }
 
 /// Opens the configured store without migrating it.
@@ -114,6 +117,15 @@ impl App {
         if config.adapters.fintract.enabled {
             idp_adapters::fintract::ensure_surface(&idp).await?;
         }
+        if config.adapters.switch.enabled {
+            idp_adapters::switch::ensure_client(&idp).await?;
+        }
+        // Read from the environment directly (not yet a key of idp-config): a bad URL stops
+        // the start, so a misconfigured provider never silently falls back to the sandbox.
+        let kyc_url = std::env::var("IDP_KYC_URL").ok();
+        let kyc_key = std::env::var("IDP_KYC_KEY").ok();
+        let kyc = idp_plugins::kyc::from_config(kyc_url.as_deref(), kyc_key.as_deref())
+            .map_err(|e| idp_core::Error::invalid("IDP_KYC_URL", e.to_string()))?;
         let token_config = token_config(&config);
         let keys = Arc::new(KeyRing::open(store, token_config.max_signed_lifetime()).await?);
         let tokens = Tokens::new(idp.clone(), keys.clone(), token_config);
@@ -123,6 +135,7 @@ impl App {
             keys,
             config: Arc::new(config),
             store_kind,
+            kyc,
         })
     }
 }

@@ -45,6 +45,17 @@ pub fn router(app: App) -> Router {
         );
         router = mount(router, prefix, idp_adapters::fintract::router(state));
     }
+    if adapters.switch.enabled {
+        let prefix = &adapters.switch.prefix;
+        let state =
+            idp_adapters::switch::SwitchState::new(app.tokens.clone(), app.kyc.clone(), prefix);
+        router = mount(router, prefix, idp_adapters::switch::router(state));
+    }
+    if adapters.fintiv.enabled {
+        let prefix = &adapters.fintiv.prefix;
+        let state = idp_adapters::fintiv::FintivState::new(app.tokens.clone());
+        router = mount(router, prefix, idp_adapters::fintiv::router(state));
+    }
     harden(router, limits)
 }
 

@@ -5,6 +5,8 @@
 //! Present so far:
 //! - [`blobs`]: uploaded files behind [`idp_core::blobs::BlobStore`] (a local directory);
 //! - [`keys`]: the signing-key ring behind [`idp_core::jose::TokenSigner`];
+//! - [`kyc`]: BVN verification behind [`idp_core::kyc::BvnVerifier`] (an HTTP provider, or the
+//!   local sandbox);
 //! - [`limits`]: rate limits and failure counters behind [`idp_core::limits::Limiter`] (Redis,
 //!   or in process);
 //! - [`notify`]: message delivery behind [`idp_core::notify::Notifier`] (SMTP, SMS webhook, or
@@ -12,6 +14,7 @@
 
 pub mod blobs;
 pub mod keys;
+pub mod kyc;
 pub mod limits;
 pub mod notify;
 

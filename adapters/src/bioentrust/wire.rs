@@ -1,8 +1,6 @@
 //! Request and response bodies of the BioEntrust document, and how each maps onto the core's
 //! types. Unknown fields are ignored (forgot-password's `password` among them).
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::HeaderMap;
 use idp_core::Error;
 use idp_core::model::{FactorKind, Profile};
@@ -15,23 +13,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 
-/// A JSON body, or the adapter's own 400/413/415 when it cannot be read.
-pub struct BioJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for BioJson<T>
-where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::rejection(&rejection)),
-        }
-    }
-}
+crate::vendor_json!(BioJson, ApiError);
 
 /// The token of `Authorization: Bearer <token>`; `Unauthenticated` when there is none.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {

@@ -3,8 +3,6 @@
 //! account does not have are answered as `""` (the document's samples do so); secrets (password
 //! hashes, OTPs) are never answered: the avatar's `user.password` and `user.otp` are `null`.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use idp_core::Error;
 use idp_core::model::{Account, AccountStatus, Profile};
 use idp_core::notify::Channel;
@@ -15,23 +13,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 
-/// A JSON body, or the adapter's own 400/413/415 when it cannot be read.
-pub struct FinJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for FinJson<T>
-where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::rejection(&rejection)),
-        }
-    }
-}
+crate::vendor_json!(FinJson, ApiError);
 
 /// The document's user types. Accepted in any case, answered upper case.
 pub const USER_TYPES: [&str; 5] = [

@@ -1,6 +1,7 @@
 //! The operations every surface maps onto. Each takes a [`Context`] (who calls, from where),
 //! checks what the caller may do, applies the domain rules, and leaves an audit record.
 
+pub mod account_views;
 mod accounts;
 pub mod approval;
 pub mod audit;
@@ -9,10 +10,13 @@ mod clients;
 pub mod code_sign_in;
 mod credentials;
 pub mod mfa;
+pub mod onboarding;
+mod provisioning;
 mod recovery;
 mod roles;
 mod self_service;
 mod signup;
+pub mod temporary_secrets;
 mod tenants;
 mod throttle;
 pub mod tokens;

@@ -4,6 +4,7 @@
 //! `IDP_TEST_POSTGRES_URL` (and fail under CI).
 
 mod bioentrust;
+mod fintiv;
 mod fintract;
 mod http_basics;
 mod lifecycle;
@@ -15,6 +16,7 @@ mod oidc_rp;
 mod oidc_sessions;
 mod oidc_util;
 mod replicas;
+mod switch;
 
 /// `both_stores!(name)` turns `async fn name(server: &idp_e2e::TestServer)` into the tests
 /// `name::sqlite` and `name::postgres`, each on a fresh store; the server is stopped gracefully

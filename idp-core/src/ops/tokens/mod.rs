@@ -9,6 +9,8 @@ mod direct;
 mod grants;
 mod inspect;
 mod login;
+mod password_grant;
+mod session_end;
 mod sessions;
 
 use std::sync::Arc;
