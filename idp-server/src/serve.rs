@@ -99,30 +99,34 @@ async fn purge_expired(app: App) {
 
 /// Serves until ctrl-c or SIGTERM.
 pub async fn run(app: App) -> Result<(), ServerError> {
+    // Take over SIGTERM and SIGINT *before* the port opens: a signal that arrives as soon as the
+    // server answers must start a graceful stop, not kill the process.
+    let shutdown = shutdown_signal()?;
     let running = start(app).await?;
     tracing::info!(addr = %running.addr, store = running.app.store_kind, "idp-server listening");
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop().await
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the handlers now; the returned future completes on the first SIGTERM or SIGINT.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, ServerError> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
