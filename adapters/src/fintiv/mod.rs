@@ -107,6 +107,14 @@ impl FintivState {
     fn idp(&self) -> &Idp {
         self.tokens.idp()
     }
+
+    /// The person a path or body names (id, username or email), inside the caller's tenant.
+    async fn person(&self, me: &SignedIn, key: &str) -> Result<Account, ApiError> {
+        self.idp()
+            .account_in_tenant(me.app.tenant.id, key)
+            .await
+            .map_err(me.app.fail())
+    }
 }
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {

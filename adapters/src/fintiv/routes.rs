@@ -278,11 +278,7 @@ pub async fn deregister(
     Path(uuid): Path<String>,
 ) -> Answer<()> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     s.idp()
         .delete_account(&me.ctx, account.id)
         .await
@@ -334,11 +330,7 @@ pub async fn audit_list(
     Path(uuid): Path<String>,
 ) -> Answer<Vec<PersonAudit>> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     let records = s
         .idp()
         .list_audit(&me.ctx, account.id, Page::default())
@@ -356,11 +348,7 @@ pub async fn audit_one(
     let audit_id = audit_id
         .parse::<i64>()
         .map_err(|_| fail(Error::NotFound("audit record")))?;
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     let record = s
         .idp()
         .audit_record(&me.ctx, account.id, audit_id)
@@ -410,11 +398,7 @@ pub async fn person(
     Path(uuid): Path<String>,
 ) -> Answer<Person> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     let view = s
         .idp()
         .account_view(&me.ctx, account.id)
@@ -430,11 +414,7 @@ pub async fn update_person(
     FintivJson(req): FintivJson<PersonRequest>,
 ) -> Answer<Person> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     let update = req.into_update(&account.profile).map_err(&fail)?;
     s.idp()
         .update_account(&me.ctx, account.id, update)
@@ -454,11 +434,7 @@ pub async fn delete_person(
     Path(uuid): Path<String>,
 ) -> Answer<()> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     s.idp()
         .delete_account(&me.ctx, account.id)
         .await
@@ -474,11 +450,7 @@ pub async fn person_roles(
     BodyOrQuery(req): BodyOrQuery<PersonRoleRequest>,
 ) -> Answer<Vec<PersonRole>> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &req.uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &req.uuid).await?;
     let roles = s
         .idp()
         .account_roles(&me.ctx, account.id)
@@ -512,11 +484,7 @@ pub async fn assign_person_role(
 ) -> Answer<AssignedRole> {
     let fail = me.app.fail();
     let name = role_name(&req).map_err(&fail)?;
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &req.uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &req.uuid).await?;
     let role = s
         .idp()
         .assign_role(&me.ctx, account.id, name)
@@ -534,11 +502,7 @@ pub async fn remove_person_role(
 ) -> Answer<()> {
     let fail = me.app.fail();
     let name = role_name(&req).map_err(&fail)?;
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &req.uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &req.uuid).await?;
     s.idp()
         .remove_role(&me.ctx, account.id, name)
         .await
@@ -554,11 +518,7 @@ pub async fn lock(
     Path(uuid): Path<String>,
 ) -> Answer<()> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     s.idp().lock(&me.ctx, account.id).await.map_err(&fail)?;
     Ok(me.app.ok(()))
 }
@@ -569,11 +529,7 @@ pub async fn unlock(
     Path(uuid): Path<String>,
 ) -> Answer<()> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     s.idp().unlock(&me.ctx, account.id).await.map_err(&fail)?;
     Ok(me.app.ok(()))
 }
@@ -586,11 +542,7 @@ async fn admin_reset(
     kind: TemporarySecret,
 ) -> Answer<()> {
     let fail = me.app.fail();
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(me, uuid).await?;
     s.idp()
         .admin_reset_with_answer(
             &me.ctx,
@@ -630,11 +582,7 @@ pub async fn status(
 ) -> Answer<()> {
     let fail = me.app.fail();
     let status = req.status().map_err(&fail)?;
-    let account = s
-        .idp()
-        .account_in_tenant(me.app.tenant.id, &uuid)
-        .await
-        .map_err(&fail)?;
+    let account = s.person(&me, &uuid).await?;
     s.idp()
         .set_status(&me.ctx, account.id, status)
         .await
