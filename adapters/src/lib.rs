@@ -3,6 +3,7 @@
 //! nothing else: every call becomes one idp-core operation.
 
 mod json;
+mod rejections;
 
 pub mod bioentrust;
 pub mod fintiv;

@@ -11,9 +11,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use idp_core::secrets::hasher::HashParams;
 use serde::{Deserialize, Serialize};
 
+mod reference;
+pub use reference::{KeyDoc, keys, reference_markdown};
+
 /// Top-level keys an `IDP_` variable may set. Other `IDP_` variables (`IDP_CONFIG`, test
 /// settings) are not configuration and are ignored.
-const ENV_KEYS: [&str; 15] = [
+pub(crate) const ENV_KEYS: [&str; 16] = [
     "listen",
     "issuer",
     "data_dir",
@@ -29,9 +32,10 @@ const ENV_KEYS: [&str; 15] = [
     "security",
     "sms_auth_header",
     "adapters",
+    "otlp_endpoint",
 ];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP server binds.
@@ -46,11 +50,18 @@ pub struct Config {
     pub database_pool_size: usize,
     /// Unset: limits and lockout counters live in process.
     pub redis_url: Option<String>,
+    /// `smtp[s]://user:pass@host:port?from=…` (`tls=starttls|none|opportunistic`); unset: email goes
+    /// to the file outbox `DATA_DIR/outbox.jsonl`.
     pub smtp_url: Option<String>,
+    /// SMS gateway: JSON `{"to","body"}` is POSTed here; unset: texts go to the file outbox.
     pub sms_webhook_url: Option<String>,
     /// `Authorization` header value sent to the SMS webhook.
     pub sms_auth_header: Option<String>,
+    /// `text` for people, `json` for one JSON object per line; the level comes from `RUST_LOG`.
     pub log_format: LogFormat,
+    /// OpenTelemetry traces: base URL of an OTLP/HTTP (protobuf) collector, e.g.
+    /// `http://127.0.0.1:4318` (spans go to `…/v1/traces`); unset: no traces are exported.
+    pub otlp_endpoint: Option<String>,
     pub argon2: Argon2Config,
     pub http: HttpConfig,
     pub tokens: TokensConfig,
@@ -71,6 +82,7 @@ impl Default for Config {
             sms_webhook_url: None,
             sms_auth_header: None,
             log_format: LogFormat::Text,
+            otlp_endpoint: None,
             argon2: Argon2Config::default(),
             http: HttpConfig::default(),
             tokens: TokensConfig::default(),
@@ -80,19 +92,24 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Human-readable lines.
     Text,
+    /// One JSON object per line.
     Json,
 }
 
 /// Cost of hashing passwords, PINs and answers, and the pool that does it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Argon2Config {
+    /// argon2id memory per hash, KiB.
     pub m_cost: u32,
+    /// argon2id iterations.
     pub t_cost: u32,
+    /// argon2id lanes.
     pub p_cost: u32,
     /// Hashing threads; 0 = one per core.
     pub threads: usize,
@@ -123,7 +140,7 @@ impl Argon2Config {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Largest JSON or form body accepted, in bytes (uploads have their own limit).
@@ -146,13 +163,18 @@ impl Default for HttpConfig {
 }
 
 /// Lifetimes of what the token service issues, in seconds, and the default signing algorithm.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokensConfig {
+    /// Access-token lifetime (1 s to 1 day).
     pub access_token_ttl_secs: u64,
+    /// ID-token lifetime (1 s to 1 day).
     pub id_token_ttl_secs: u64,
+    /// Refresh-token lifetime; each rotation starts a new one (up to 400 days).
     pub refresh_token_ttl_secs: u64,
+    /// Authorization-code lifetime (up to 600 s).
     pub code_ttl_secs: u64,
+    /// Sign-in session (`idp_session` cookie) lifetime (up to 30 days).
     pub session_ttl_secs: u64,
     /// `ES256`, `RS256` or `EdDSA`: access tokens, and ID tokens unless a client asks otherwise.
     pub default_alg: String,
@@ -172,16 +194,22 @@ impl Default for TokensConfig {
 }
 
 /// One-time codes, links and rate limits (lockout thresholds are per tenant).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
+    /// Lifetime of a one-time code (email/SMS).
     pub otp_ttl_secs: u64,
+    /// Tries per one-time code; the next one fails even with the right code.
     pub otp_max_attempts: u32,
+    /// Least time between two codes to one account and channel.
     pub otp_resend_secs: u64,
+    /// Lifetime of emailed links (verification, reset, unlock).
     pub link_ttl_secs: u64,
-    /// Authentication attempts per minute per client IP, per account and per app client.
+    /// Authentication attempts per minute per client IP.
     pub rate_per_ip: u32,
+    /// Authentication attempts per minute per account.
     pub rate_per_account: u32,
+    /// Authentication attempts per minute per app client.
     pub rate_per_client: u32,
 }
 
@@ -201,9 +229,10 @@ impl Default for SecurityConfig {
 
 /// Where each compatibility surface is mounted.
 /// (No serde default: the defaults layer of [`Config::figment`] always supplies both fields.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mount {
+    /// Serve this surface at all.
     pub enabled: bool,
     /// `/name` or empty for the root of the listener.
     pub prefix: String,
@@ -218,7 +247,7 @@ impl Mount {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdaptersConfig {
     pub fintract: Mount,
@@ -313,6 +342,7 @@ impl Config {
             ("redis_url", &self.redis_url),
             ("smtp_url", &self.smtp_url),
             ("sms_webhook_url", &self.sms_webhook_url),
+            ("otlp_endpoint", &self.otlp_endpoint),
         ] {
             if let Some(u) = url
                 && let Err(e) = url::Url::parse(u)

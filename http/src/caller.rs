@@ -8,13 +8,26 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use idp_core::{Context, Principal};
 
+use crate::metrics::Surface;
 use crate::request_id::RequestId;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     /// The TCP peer. (Behind a proxy this is the proxy; trusted forwarding headers come later.)
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    /// The surface serving the request (see [`crate::tag_surface`]), for the core's metrics.
+    pub surface: &'static str,
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Self {
+            ip: None,
+            request_id: None,
+            surface: idp_core::metrics::NO_SURFACE,
+        }
+    }
 }
 
 impl Caller {
@@ -23,6 +36,7 @@ impl Caller {
             principal,
             client_ip: self.ip.clone(),
             request_id: self.request_id.clone(),
+            surface: self.surface,
         }
     }
 }
@@ -37,6 +51,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip().to_string()),
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+            surface: parts
+                .extensions
+                .get::<Surface>()
+                .map_or(idp_core::metrics::NO_SURFACE, |s| s.0),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! The layers every router gets, outermost first: request id, panic guard, deadline, body limit,
+//! The layers every router gets, outermost first: request id, metrics, panic guard, deadline,
+//! body limit,
 //! and JSON answers for unknown routes and methods.
 
 use std::time::Duration;
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::request_id;
+use crate::{metrics, request_id};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
@@ -52,6 +53,8 @@ pub fn harden<S: Clone + Send + Sync + 'static>(
                 "internal error",
             )
         }))
+        // Inside the request id: a panic (500) or a deadline (503) is measured like any answer.
+        .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(request_id::assign))
 }
 

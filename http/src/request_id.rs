@@ -1,5 +1,6 @@
 //! Request ids: every request carries one in `x-request-id` (kept from the client when it is
-//! short and plain, generated otherwise), echoed on the response and put in the log span.
+//! short and plain, generated otherwise), echoed on the response and put in the request's span
+//! (with the method, the route template and the status).
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -33,7 +34,16 @@ pub(crate) async fn assign(mut req: Request, next: Next) -> Response {
         req.headers_mut().insert(REQUEST_ID, v.clone());
     }
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    // The route template, not the raw path: paths can carry ids and tokens, and this span is
+    // exported (OpenTelemetry) as well as logged.
+    let span = tracing::info_span!(
+        "request",
+        otel.kind = "server",
+        request_id = %id,
+        http.request.method = %req.method(),
+        http.route = crate::metrics::route(&req),
+        http.response.status_code = tracing::field::Empty,
+    );
     let mut res = {
         let _enter = span.enter();
         tracing::debug!("start");
@@ -43,8 +53,10 @@ pub(crate) async fn assign(mut req: Request, next: Next) -> Response {
     if let Some(v) = value {
         res.headers_mut().insert(REQUEST_ID, v);
     }
+    let status = res.status().as_u16();
+    span.record("http.response.status_code", status);
     let _enter = span.enter();
-    tracing::info!(status = res.status().as_u16(), "done");
+    tracing::info!(status, "done");
     res
 }
 

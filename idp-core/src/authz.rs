@@ -108,6 +108,9 @@ pub struct Context {
     pub principal: Principal,
     pub client_ip: Option<String>,
     pub request_id: Option<String>,
+    /// The HTTP surface the call came through (`oidc`, or a compatibility adapter's name), for
+    /// metrics; [`crate::metrics::NO_SURFACE`] for the CLI and background work.
+    pub surface: &'static str,
 }
 
 impl Context {
@@ -116,6 +119,7 @@ impl Context {
             principal: Principal::System,
             client_ip: None,
             request_id: None,
+            surface: crate::metrics::NO_SURFACE,
         }
     }
 
@@ -124,6 +128,7 @@ impl Context {
             principal: Principal::Anonymous,
             client_ip: None,
             request_id: None,
+            surface: crate::metrics::NO_SURFACE,
         }
     }
 
@@ -132,6 +137,7 @@ impl Context {
             principal: Principal::Account(actor),
             client_ip: None,
             request_id: None,
+            surface: crate::metrics::NO_SURFACE,
         }
     }
 

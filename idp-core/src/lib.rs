@@ -9,6 +9,7 @@ pub mod error;
 pub mod jose;
 pub mod kyc;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod ops;

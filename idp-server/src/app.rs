@@ -62,6 +62,12 @@ pub fn token_config(config: &Config) -> TokenConfig {
 /// Limiter (Redis when configured) and notifier (SMTP / SMS webhook, else the file outbox).
 pub async fn services(config: &Config) -> Result<Services, ServerError> {
     let limiter = limits::from_config(config.redis_url.as_deref()).await?;
+    let backend = if config.redis_url.is_some() {
+        "redis"
+    } else {
+        "memory"
+    };
+    let limiter = Arc::new(idp_core::metrics::TimedLimiter::new(backend, limiter));
     let notifier = notify::from_config(
         &config.data_dir,
         config.smtp_url.as_deref(),

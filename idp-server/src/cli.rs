@@ -1,14 +1,18 @@
 //! The command line: `serve` (default), `migrate`, and admin commands that act on the configured
-//! database directly, as the operator (no running server needed).
+//! database directly, as the operator (no running server needed); `completions` prints a shell
+//! completion script. Admin commands report a sentence, or one JSON object with `--json`
+//! ([`crate::output`]).
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use idp_config::Config;
 use idp_core::Context;
 use idp_core::model::{DEFAULT_TENANT, GrantType, SigningAlg};
 use idp_core::ops::{NewClient, Registration};
+use serde_json::json;
 
 use crate::app::{App, open_store};
 use crate::error::ServerError;
+use crate::output::{Format, Report};
 use crate::{serve, telemetry};
 
 #[derive(Debug, Parser)]
@@ -21,6 +25,9 @@ use crate::{serve, telemetry};
     after_help = "Configuration: defaults < TOML file named by IDP_CONFIG < IDP_* environment variables."
 )]
 pub struct Cli {
+    /// Print one JSON object per command on stdout (errors too: `{"error": {"kind", "message"}}`).
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,6 +53,11 @@ pub enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print a shell completion script: `source <(idp-server completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,33 +160,74 @@ fn parse_alg(s: &str) -> Result<SigningAlg, String> {
     s.parse()
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<(), ServerError> {
-    let config = Config::load()?;
-    telemetry::init(config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve::run(App::build(config, None).await?).await,
-        Command::Migrate => {
-            let applied = open_store(&config).await?.migrate().await?;
-            if applied.is_empty() {
-                println!("database is up to date");
-            } else {
-                println!("applied migrations: {}", applied.join(", "));
-            }
-            Ok(())
-        }
-        Command::Tenant(c) => tenant(&admin(config).await?, c).await,
-        Command::Client(c) => client(&admin(config).await?, c).await,
-        Command::User(c) => user(&admin(config).await?, c).await,
-        Command::Role(c) => role(&admin(config).await?, c).await,
-        Command::Keys(KeysCommand::Rotate) => {
-            let app = admin(config).await?;
-            for key in app.keys.rotate().await? {
-                println!("new {} signing key {}", key.alg, key.kid);
-            }
-            Ok(())
+impl Cli {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            Format::Human
         }
     }
+}
+
+/// Runs a parsed command line; admin commands return what to report.
+pub async fn run(cli: Cli) -> Result<Option<Report>, ServerError> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Completions { shell } = command {
+        // No configuration, no database: completions work anywhere.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "idp-server", &mut script);
+        return match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+            // `| head` closing the pipe early is not an error of ours.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(None),
+        };
+    }
+    let config = Config::load()?;
+    let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref())?;
+    let result = execute(config, command).await;
+    // The batch exporter's last spans go out now (a blocking call: off the async workers).
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    result
+}
+
+async fn execute(config: Config, command: Command) -> Result<Option<Report>, ServerError> {
+    let report = match command {
+        Command::Serve => {
+            return serve::run(App::build(config, None).await?)
+                .await
+                .map(|()| None);
+        }
+        // Printed by run() before any configuration is read.
+        Command::Completions { .. } => return Ok(None),
+        Command::Migrate => {
+            let applied = open_store(&config).await?.migrate().await?;
+            let text = if applied.is_empty() {
+                "database is up to date".to_owned()
+            } else {
+                format!("applied migrations: {}", applied.join(", "))
+            };
+            Report::new(text, json!({ "migrations": { "applied": applied } }))
+        }
+        Command::Tenant(c) => tenant(&admin(config).await?, c).await?,
+        Command::Client(c) => client(&admin(config).await?, c).await?,
+        Command::User(c) => user(&admin(config).await?, c).await?,
+        Command::Role(c) => role(&admin(config).await?, c).await?,
+        Command::Keys(KeysCommand::Rotate) => {
+            let app = admin(config).await?;
+            let keys = app.keys.rotate().await?;
+            let text: Vec<String> = keys
+                .iter()
+                .map(|k| format!("new {} signing key {}", k.alg, k.kid))
+                .collect();
+            let list: Vec<_> = keys
+                .iter()
+                .map(|k| json!({ "alg": k.alg.to_string(), "kid": k.kid }))
+                .collect();
+            Report::new(text.join("\n"), json!({ "keys": list }))
+        }
+    };
+    Ok(Some(report))
 }
 
 /// The core for an admin command: the operator, one hashing thread.
@@ -182,17 +235,19 @@ async fn admin(config: Config) -> Result<App, ServerError> {
     App::build(config, Some(1)).await
 }
 
-async fn tenant(app: &App, command: TenantCommand) -> Result<(), ServerError> {
+async fn tenant(app: &App, command: TenantCommand) -> Result<Report, ServerError> {
     let TenantCommand::Create { name, description } = command;
     let t = app
         .idp
         .create_tenant(&Context::system(), &name, description.as_deref())
         .await?;
-    println!("created tenant {} (id {})", t.name, t.id);
-    Ok(())
+    Ok(Report::new(
+        format!("created tenant {} (id {})", t.name, t.id),
+        json!({ "tenant": { "id": t.id, "name": t.name, "description": t.description } }),
+    ))
 }
 
-async fn client(app: &App, command: ClientCommand) -> Result<(), ServerError> {
+async fn client(app: &App, command: ClientCommand) -> Result<Report, ServerError> {
     let ClientCommand::Create {
         tenant,
         id,
@@ -225,16 +280,26 @@ async fn client(app: &App, command: ClientCommand) -> Result<(), ServerError> {
         "confidential"
     };
     let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
-    println!(
-        "created {kind} client {} in tenant {} (grants: {})",
-        c.id,
-        tenant.name,
-        grants.join(", ")
-    );
-    Ok(())
+    // Never the secret: it was given by the operator and is kept only as a digest.
+    Ok(Report::new(
+        format!(
+            "created {kind} client {} in tenant {} (grants: {})",
+            c.id,
+            tenant.name,
+            grants.join(", ")
+        ),
+        json!({ "client": {
+            "id": c.id,
+            "tenant": tenant.name,
+            "kind": kind,
+            "grants": grants,
+            "redirect_uris": c.redirect_uris,
+            "scopes": c.scopes,
+        } }),
+    ))
 }
 
-async fn user(app: &App, command: UserCommand) -> Result<(), ServerError> {
+async fn user(app: &App, command: UserCommand) -> Result<Report, ServerError> {
     let UserCommand::Create {
         tenant,
         username,
@@ -256,14 +321,21 @@ async fn user(app: &App, command: UserCommand) -> Result<(), ServerError> {
         ..Registration::default()
     };
     let a = app.idp.register(&Context::system(), tenant.id, reg).await?;
-    println!(
-        "created user {} (id {}, number {}) in tenant {}",
-        a.username, a.id, a.number, tenant.name
-    );
-    Ok(())
+    Ok(Report::new(
+        format!(
+            "created user {} (id {}, number {}) in tenant {}",
+            a.username, a.id, a.number, tenant.name
+        ),
+        json!({ "user": {
+            "id": a.id,
+            "number": a.number,
+            "username": a.username,
+            "tenant": tenant.name,
+        } }),
+    ))
 }
 
-async fn role(app: &App, command: RoleCommand) -> Result<(), ServerError> {
+async fn role(app: &App, command: RoleCommand) -> Result<Report, ServerError> {
     let RoleCommand::Create {
         tenant,
         name,
@@ -282,12 +354,19 @@ async fn role(app: &App, command: RoleCommand) -> Result<(), ServerError> {
         )
         .await?;
     let names: Vec<&str> = r.entitlements.iter().map(|e| e.name.as_str()).collect();
-    println!(
-        "created role {} (id {}) in tenant {} with entitlements: {}",
-        r.name,
-        r.id,
-        tenant.name,
-        names.join(", ")
-    );
-    Ok(())
+    Ok(Report::new(
+        format!(
+            "created role {} (id {}) in tenant {} with entitlements: {}",
+            r.name,
+            r.id,
+            tenant.name,
+            names.join(", ")
+        ),
+        json!({ "role": {
+            "id": r.id,
+            "name": r.name,
+            "tenant": tenant.name,
+            "entitlements": names,
+        } }),
+    ))
 }

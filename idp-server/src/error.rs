@@ -27,6 +27,33 @@ pub enum ServerError {
     },
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error("telemetry: {0}")]
+    Telemetry(String),
     #[error("{0}")]
     Usage(String),
+}
+
+impl ServerError {
+    /// A stable word for scripts (`--json` errors): what kind of thing went wrong.
+    pub fn kind(&self) -> &'static str {
+        use idp_core::Error as E;
+        match self {
+            Self::Config(_) => "config",
+            Self::Store(_) => "store",
+            Self::Core(E::Invalid { .. }) => "invalid",
+            Self::Core(E::Conflict(_)) => "conflict",
+            Self::Core(E::NotFound(_)) => "not_found",
+            Self::Core(E::Forbidden(_)) => "forbidden",
+            Self::Core(E::Unavailable | E::Overloaded) => "unavailable",
+            Self::Core(_) => "failed",
+            Self::Hash(_) => "hashing",
+            Self::Keys(_) => "keys",
+            Self::Limiter(_) => "limiter",
+            Self::Notifier(_) => "notifier",
+            Self::Bind { .. } => "bind",
+            Self::Io(_) => "io",
+            Self::Telemetry(_) => "telemetry",
+            Self::Usage(_) => "usage",
+        }
+    }
 }

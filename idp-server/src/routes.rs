@@ -14,21 +14,31 @@ use serde_json::json;
 use crate::app::App;
 
 pub fn router(app: App) -> Router {
+    // Installs the recorder before the first request is measured.
+    crate::telemetry::prometheus();
     let limits = HttpLimits {
         body_limit: app.config.http.body_limit,
         request_timeout: Duration::from_secs(app.config.http.request_timeout_secs),
     };
     let oidc = idp_oidc::router(idp_oidc::OidcState::new(app.tokens.clone()));
+    let oidc = idp_http::tag_surface(oidc, "oidc");
     let adapters = &app.config.adapters;
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(app.clone())
-        .merge(oidc);
+        .merge(oidc)
+        .merge(crate::openapi::router(&app.config));
     if adapters.bioentrust.enabled {
         let prefix = &adapters.bioentrust.prefix;
         let state = idp_adapters::bioentrust::BioState::new(app.tokens.clone(), prefix);
-        router = mount(router, prefix, idp_adapters::bioentrust::router(state));
+        router = mount(
+            router,
+            prefix,
+            "bioentrust",
+            idp_adapters::bioentrust::router(state),
+        );
     }
     if adapters.fintract.enabled {
         let prefix = &adapters.fintract.prefix;
@@ -43,29 +53,58 @@ pub fn router(app: App) -> Router {
             &app.config.issuer,
             prefix,
         );
-        router = mount(router, prefix, idp_adapters::fintract::router(state));
+        router = mount(
+            router,
+            prefix,
+            "fintract",
+            idp_adapters::fintract::router(state),
+        );
     }
     if adapters.switch.enabled {
         let prefix = &adapters.switch.prefix;
         let state =
             idp_adapters::switch::SwitchState::new(app.tokens.clone(), app.kyc.clone(), prefix);
-        router = mount(router, prefix, idp_adapters::switch::router(state));
+        router = mount(
+            router,
+            prefix,
+            "switch",
+            idp_adapters::switch::router(state),
+        );
     }
     if adapters.fintiv.enabled {
         let prefix = &adapters.fintiv.prefix;
         let state = idp_adapters::fintiv::FintivState::new(app.tokens.clone());
-        router = mount(router, prefix, idp_adapters::fintiv::router(state));
+        router = mount(
+            router,
+            prefix,
+            "fintiv",
+            idp_adapters::fintiv::router(state),
+        );
     }
     harden(router, limits)
 }
 
-/// Nests a surface under its prefix, or merges it at the root when the prefix is empty.
-fn mount(router: Router, prefix: &str, surface: Router) -> Router {
+/// Nests a surface under its prefix, or merges it at the root when the prefix is empty; its
+/// routes carry its name for the metrics.
+fn mount(router: Router, prefix: &str, name: &'static str, surface: Router) -> Router {
+    let surface = idp_http::tag_surface(surface, name);
     if prefix.is_empty() {
         router.merge(surface)
     } else {
         router.nest(prefix, surface)
     }
+}
+
+/// Prometheus text exposition of every series (see `telemetry`).
+async fn metrics() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::telemetry::render(),
+    )
+        .into_response()
 }
 
 /// The process is up and answering.

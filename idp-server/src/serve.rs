@@ -73,6 +73,7 @@ pub async fn start(app: App) -> Result<Running, ServerError> {
         // Keys rotated by another replica (or `keys rotate`) are picked up within a minute.
         app.keys.spawn_reloader(Duration::from_secs(60)),
         tokio::spawn(purge_expired(app.clone())),
+        tokio::spawn(crate::telemetry::upkeep()),
     ];
     Ok(Running {
         addr,
@@ -104,6 +105,14 @@ pub async fn run(app: App) -> Result<(), ServerError> {
     let shutdown = shutdown_signal()?;
     let running = start(app).await?;
     tracing::info!(addr = %running.addr, store = running.app.store_kind, "idp-server listening");
+    if running.app.store_kind == "postgres" && running.app.config.redis_url.is_none() {
+        // A shared database suggests several replicas; each would count failures and rate
+        // limits on its own, multiplying the guesses an attacker gets by the replica count.
+        tracing::warn!(
+            "IDP_REDIS_URL is not set: lockout and rate-limit counters live in this process; \
+             with more than one replica, set it so that they are shared"
+        );
+    }
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop().await

@@ -123,15 +123,39 @@ impl PostgresStore {
     }
 
     async fn conn(&self) -> StoreResult<deadpool_postgres::Client> {
-        self.pool.get().await.map_err(error::pool)
+        timed("connect", async {
+            self.pool.get().await.map_err(error::pool)
+        })
+        .await
     }
 }
 
-// --- statement helpers: prepared once per connection, errors mapped ---
+// --- statement helpers: prepared once per connection, errors mapped, timed ---
+
+/// Runs one statement and records its latency (`idp_store_operation_seconds`).
+async fn timed<T>(op: &'static str, f: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let started = std::time::Instant::now();
+    let out = f.await;
+    idp_core::metrics::store_call("postgres", op, started.elapsed());
+    out
+}
+
+/// PostgreSQL text cannot hold NUL, so it refuses a parameter with one (SQLSTATE 22021) where
+/// SQLite just finds no match. No stored value can equal such a parameter: a lookup by it finds
+/// nothing (hostile input such as `%00` in a path id, found by tests/it/hostile.rs).
+fn holds_nul(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE)
+}
 
 async fn query<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> StoreResult<Vec<Row>> {
-    let stmt = c.prepare_cached(sql).await.map_err(pg)?;
-    c.query(&stmt, params).await.map_err(pg)
+    timed("query", async {
+        let stmt = c.prepare_cached(sql).await.map_err(pg)?;
+        match c.query(&stmt, params).await {
+            Err(e) if holds_nul(&e) => Ok(Vec::new()),
+            rows => rows.map_err(pg),
+        }
+    })
+    .await
 }
 
 async fn query_opt<C: GenericClient>(
@@ -139,18 +163,30 @@ async fn query_opt<C: GenericClient>(
     sql: &str,
     params: &Params<'_>,
 ) -> StoreResult<Option<Row>> {
-    let stmt = c.prepare_cached(sql).await.map_err(pg)?;
-    c.query_opt(&stmt, params).await.map_err(pg)
+    timed("query", async {
+        let stmt = c.prepare_cached(sql).await.map_err(pg)?;
+        match c.query_opt(&stmt, params).await {
+            Err(e) if holds_nul(&e) => Ok(None),
+            row => row.map_err(pg),
+        }
+    })
+    .await
 }
 
 async fn query_one<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> StoreResult<Row> {
-    let stmt = c.prepare_cached(sql).await.map_err(pg)?;
-    c.query_one(&stmt, params).await.map_err(pg)
+    timed("query", async {
+        let stmt = c.prepare_cached(sql).await.map_err(pg)?;
+        c.query_one(&stmt, params).await.map_err(pg)
+    })
+    .await
 }
 
 async fn execute<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> StoreResult<u64> {
-    let stmt = c.prepare_cached(sql).await.map_err(pg)?;
-    c.execute(&stmt, params).await.map_err(pg)
+    timed("execute", async {
+        let stmt = c.prepare_cached(sql).await.map_err(pg)?;
+        c.execute(&stmt, params).await.map_err(pg)
+    })
+    .await
 }
 
 fn count_param(n: u32) -> StoreResult<i32> {

@@ -71,12 +71,12 @@ impl Store for SqliteStore {
     }
 
     async fn tenant_by_id(&self, id: Uuid) -> StoreResult<Option<Tenant>> {
-        self.pool.read(move |c| tenants::by_id(c, id)).await
+        self.pool.lookup(move |c| tenants::by_id(c, id)).await
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let name = name.to_owned();
-        self.pool.read(move |c| tenants::by_name(c, &name)).await
+        self.pool.lookup(move |c| tenants::by_name(c, &name)).await
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
@@ -96,12 +96,12 @@ impl Store for SqliteStore {
     }
 
     async fn account_by_id(&self, id: Uuid) -> StoreResult<Option<Account>> {
-        self.pool.read(move |c| accounts::by_id(c, id)).await
+        self.pool.lookup(move |c| accounts::by_id(c, id)).await
     }
 
     async fn account_by_number(&self, number: i64) -> StoreResult<Option<Account>> {
         self.pool
-            .read(move |c| accounts::by_number(c, number))
+            .lookup(move |c| accounts::by_number(c, number))
             .await
     }
 
@@ -112,7 +112,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Account>> {
         let key = key.clone();
         self.pool
-            .read(move |c| accounts::find(c, tenant_id, &key))
+            .lookup(move |c| accounts::find(c, tenant_id, &key))
             .await
     }
 
@@ -130,7 +130,7 @@ impl Store for SqliteStore {
     }
 
     async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>> {
-        self.pool.read(move |c| credentials::secrets(c, id)).await
+        self.pool.lookup(move |c| credentials::secrets(c, id)).await
     }
 
     async fn set_password_hash(
@@ -291,14 +291,14 @@ impl Store for SqliteStore {
 
     async fn role_by_id(&self, tenant_id: Uuid, role_id: i64) -> StoreResult<Option<Role>> {
         self.pool
-            .read(move |c| roles::by_id(c, tenant_id, role_id))
+            .lookup(move |c| roles::by_id(c, tenant_id, role_id))
             .await
     }
 
     async fn role_by_name(&self, tenant_id: Uuid, name: &str) -> StoreResult<Option<Role>> {
         let name = name.to_owned();
         self.pool
-            .read(move |c| roles::by_name(c, tenant_id, &name))
+            .lookup(move |c| roles::by_name(c, tenant_id, &name))
             .await
     }
 
@@ -325,7 +325,7 @@ impl Store for SqliteStore {
 
     async fn account_roles(&self, account_id: Uuid) -> StoreResult<Vec<RoleAssignment>> {
         self.pool
-            .read(move |c| roles::of_account(c, account_id))
+            .lookup(move |c| roles::of_account(c, account_id))
             .await
     }
 
@@ -338,7 +338,7 @@ impl Store for SqliteStore {
 
     async fn client_by_id(&self, id: &str) -> StoreResult<Option<AppClient>> {
         let id = id.to_owned();
-        self.pool.read(move |c| clients::by_id(c, &id)).await
+        self.pool.lookup(move |c| clients::by_id(c, &id)).await
     }
 
     async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<AppClient>> {
@@ -436,11 +436,11 @@ impl Store for SqliteStore {
         token_digest: &str,
     ) -> StoreResult<Option<(RefreshToken, TokenFamily)>> {
         let digest = token_digest.to_owned();
-        self.pool.read(move |c| families::token(c, &digest)).await
+        self.pool.lookup(move |c| families::token(c, &digest)).await
     }
 
     async fn family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>> {
-        self.pool.read(move |c| families::by_id(c, id)).await
+        self.pool.lookup(move |c| families::by_id(c, id)).await
     }
 
     async fn revoke_family(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
@@ -465,7 +465,7 @@ impl Store for SqliteStore {
     async fn access_token_revoked(&self, jti: &str, family_id: Option<Uuid>) -> StoreResult<bool> {
         let jti = jti.to_owned();
         self.pool
-            .read(move |c| families::access_token_revoked(c, &jti, family_id))
+            .lookup(move |c| families::access_token_revoked(c, &jti, family_id))
             .await
     }
 
@@ -480,7 +480,7 @@ impl Store for SqliteStore {
 
     async fn session(&self, id_digest: &str) -> StoreResult<Option<Session>> {
         let digest = id_digest.to_owned();
-        self.pool.read(move |c| sessions::get(c, &digest)).await
+        self.pool.lookup(move |c| sessions::get(c, &digest)).await
     }
 
     async fn delete_session(&self, id_digest: &str) -> StoreResult<bool> {
@@ -510,7 +510,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<String>> {
         let client_id = client_id.to_owned();
         self.pool
-            .read(move |c| consents::scopes(c, account_id, &client_id))
+            .lookup(move |c| consents::scopes(c, account_id, &client_id))
             .await
     }
 
@@ -524,7 +524,7 @@ impl Store for SqliteStore {
     }
 
     async fn challenge(&self, id: Uuid) -> StoreResult<Option<Challenge>> {
-        self.pool.read(move |c| challenges::get(c, id)).await
+        self.pool.lookup(move |c| challenges::get(c, id)).await
     }
 
     async fn consume_challenge(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
@@ -553,7 +553,7 @@ impl Store for SqliteStore {
 
     async fn factors(&self, account_id: Uuid) -> StoreResult<Vec<Factor>> {
         self.pool
-            .read(move |c| factors::of_account(c, account_id))
+            .lookup(move |c| factors::of_account(c, account_id))
             .await
     }
 

@@ -22,7 +22,8 @@ use serde::Deserialize;
 
 use crate::{OidcState, cookies, pages, paths};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnlockParams {
     token: Option<String>,
     csrf: Option<String>,
@@ -128,7 +129,7 @@ pub async fn unlock_submit(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct MfaForm {
     action: Option<String>,
     code: Option<String>,

@@ -30,7 +30,8 @@ use subtle::ConstantTimeEq;
 use crate::{OidcState, cookies, pages, paths};
 
 /// Query of GET and body of POST alike.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     client_id: Option<String>,
     redirect_uri: Option<String>,

@@ -18,6 +18,7 @@ mod cookies;
 pub mod discovery;
 mod error;
 pub mod logout;
+pub mod openapi;
 mod pages;
 pub mod token;
 pub mod userinfo;

@@ -15,7 +15,8 @@ use subtle::ConstantTimeEq;
 
 use crate::{OidcState, cookies, pages, paths};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     id_token_hint: Option<String>,
     post_logout_redirect_uri: Option<String>,

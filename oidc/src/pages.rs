@@ -42,9 +42,14 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // No `form-action`: browsers apply it to the redirects that follow a form post too (Chromium
+    // blocks the 303 to the client's redirect URI after sign-in, consent and logout), and the
+    // pages have no scripts and escape everything they echo, so there is no injected form to stop.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+        ),
     );
     res
 }

@@ -15,8 +15,9 @@ use crate::client_auth::authenticate;
 use crate::error::OAuthError;
 use crate::{OidcState, pages};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
+    #[schema(value_type = String)]
     grant_type: Option<String>,
     code: Option<String>,
     redirect_uri: Option<String>,
@@ -124,8 +125,9 @@ fn token_response(t: TokenSet) -> serde_json::Value {
     body
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenOnlyForm {
+    #[schema(value_type = String)]
     token: Option<String>,
     #[allow(dead_code)] // accepted and ignored: every kind of token is looked up anyway
     token_type_hint: Option<String>,

@@ -624,3 +624,128 @@ async fn ping(port: u16) -> bool {
         Ok(Some(true))
     )
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plain JSON calls, many at once
+// ---------------------------------------------------------------------------------------------
+
+/// Any answer of any surface: status, the raw body and the body as JSON (`Null` when it is not
+/// JSON), so that tests can both check envelopes and scan the exact bytes sent.
+#[derive(Clone)]
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.text)
+    }
+}
+
+impl Answer {
+    /// Sends `req` and reads the whole answer.
+    pub async fn of(req: reqwest::RequestBuilder) -> Self {
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        Self { status, text, json }
+    }
+}
+
+/// Runs `n` copies of `make(i)` at the same time (each on its own task, all released together
+/// by a barrier, so that they really meet at the server) and returns their results in order.
+pub async fn all_at_once<F, Fut, T>(n: usize, make: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let fut = make(i);
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                fut.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Captured logs
+// ---------------------------------------------------------------------------------------------
+
+static LOG_BUFFER: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+    std::sync::OnceLock::new();
+/// How many [`LogCapture`]s are alive: without one, log lines are dropped, so that the rest of
+/// the suite does not fill memory with them.
+static LOG_READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Everything every in-process server logs at `debug` and above while it is alive, as text.
+/// The first capture installs the process-wide tracing subscriber (servers of other tests log
+/// into it too, which is harmless for scans of values unique to one test).
+pub struct LogCapture {
+    start: usize,
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        if LOG_READERS.load(Ordering::SeqCst) > 0 {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Starts capturing; panics when another tracing subscriber was installed first (the
+    /// capture would then silently see nothing).
+    pub fn start() -> Self {
+        let buffer = LOG_BUFFER.get_or_init(|| {
+            let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = buffer.clone();
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+                .with_ansi(false)
+                .with_writer(move || LogWriter(sink.clone()))
+                .try_init()
+                .expect("install the capturing tracing subscriber");
+            buffer
+        });
+        LOG_READERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let start = buffer.lock().unwrap_or_else(|p| p.into_inner()).len();
+        Self { start }
+    }
+
+    /// What was logged since this capture started.
+    pub fn text(&self) -> String {
+        let buffer = LOG_BUFFER.get().expect("capture started");
+        let bytes = buffer.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&bytes[self.start.min(bytes.len())..]).into_owned()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        LOG_READERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -37,7 +37,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// `{"error": message}`.
-    fn error(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             body: json!({ "error": message.into() }),

@@ -48,7 +48,7 @@ fn code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 // --- requests ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignupRequest {
     pub email: String,
     pub password: String,
@@ -77,14 +77,14 @@ impl SignupRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyEmailRequest {
     #[serde(deserialize_with = "code")]
     pub otp: String,
     pub otp_request_id: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifySmsRequest {
     /// In the document (as `09876`, which is not valid JSON); accepted and not used.
     #[serde(default)]
@@ -105,20 +105,20 @@ impl VerifySmsRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SigninRequest {
     /// The email address (a username works too).
     pub email: String,
     pub password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForgotPasswordRequest {
     pub email: String,
     // The document's `password` field is ignored: no password changes without proof.
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetPasswordRequest {
     #[serde(default)]
     pub email: Option<String>,
@@ -135,12 +135,12 @@ impl ResetPasswordRequest {
 
 // --- responses ---
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NewData {
     pub new_data: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Message {
     pub message: &'static str,
 }
@@ -152,7 +152,7 @@ impl Message {
 }
 
 /// A code is on its way (or a second factor is needed): send it to verify-email with this id.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OtpSent {
     pub otp_request_id: String,
     /// Sign-up with a phone: the id of the texted code, for verify-sms.
@@ -160,6 +160,7 @@ pub struct OtpSent {
     pub sms_otp_request_id: Option<String>,
     /// Sign-in with a second factor: which one (`email_otp`, `sms_otp`, `totp`, `pin`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub factor: Option<FactorKind>,
     /// Sign-in whose second factor is a security answer: the question to answer (in `otp`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,7 +197,7 @@ impl From<PendingSignIn> for OtpSent {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -213,7 +214,7 @@ impl From<TokenSet> for TokenPair {
 }
 
 /// verify-email and signin.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoggedIn {
     pub message: &'static str,
     pub token: TokenPair,
@@ -229,7 +230,7 @@ impl From<TokenSet> for LoggedIn {
 }
 
 /// refresh: the new access token, and the refresh token that replaces the one presented.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Refreshed {
     pub token: TokenPair,
 }
@@ -241,7 +242,7 @@ impl From<TokenSet> for Refreshed {
 }
 
 /// signin: tokens, or the request id of the second factor.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum SigninAnswer {
     LoggedIn(LoggedIn),

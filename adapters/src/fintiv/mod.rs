@@ -38,6 +38,7 @@
 //! (`Idp::account_in_tenant`). `docs/compat/fintiv.md` lists every decision taken.
 
 mod error;
+pub mod openapi;
 mod routes;
 mod wire;
 
@@ -298,6 +299,7 @@ pub fn router(state: FintivState) -> Router {
         )
         .merge(limited)
         .layer(middleware::map_response(no_store))
+        .layer(middleware::map_response(refusals))
         .with_state(state)
 }
 
@@ -320,4 +322,13 @@ async fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// axum's own plain-text refusals (a path segment that is not UTF-8, an unreadable query), in
+/// the surface's envelope.
+async fn refusals(res: Response) -> Response {
+    crate::rejections::in_envelope(res, |status, message| {
+        ApiError::new(status, "VALIDATION", message)
+    })
+    .await
 }

@@ -465,7 +465,7 @@ pub async fn person_roles(
         .collect()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AssignedRole {
     role: RoleObj,
 }

@@ -104,7 +104,7 @@ where
 
 // --- objects ---
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntitlementObj {
     id: i64,
@@ -114,7 +114,7 @@ pub struct EntitlementObj {
     last_updated_date: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientRoleEntitlement {
     /// The role-entitlement mapping has no id of its own: the entitlement's id.
@@ -125,7 +125,7 @@ pub struct ClientRoleEntitlement {
     authority: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleObj {
     id: i64,
@@ -170,7 +170,7 @@ impl RoleObj {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientObj {
     name: String,
@@ -198,7 +198,7 @@ impl From<TenantView> for ClientObj {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRole {
     role: RoleObj,
@@ -216,7 +216,7 @@ impl PersonRole {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonCredential {
     credential_type: &'static str,
@@ -225,7 +225,7 @@ pub struct PersonCredential {
     last_updated_date: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonContact {
     contact_type: &'static str,
@@ -235,7 +235,7 @@ pub struct PersonContact {
 }
 
 /// The Person object.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
     client: ClientObj,
@@ -343,7 +343,7 @@ impl From<AccountView> for Person {
 }
 
 /// A row of "Retrieve tenant's users".
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonSummary {
     client_id: String,
@@ -375,7 +375,7 @@ impl PersonSummary {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityQuestionObj {
     id: i64,
@@ -396,7 +396,7 @@ impl From<SecurityQuestion> for SecurityQuestionObj {
 }
 
 /// The security question answer object; `answer` is always null.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityAnswerObj {
     id: i64,
@@ -422,7 +422,7 @@ impl From<SecurityAnswer> for SecurityAnswerObj {
 
 /// The PersonAudit object. `parameter` is the core's redacted parameter summary; `data`,
 /// `httpLoggingId` and `httpLogging` are always null (no request or response is ever stored).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonAudit {
     id: i64,
@@ -468,7 +468,7 @@ impl From<AuditRecord> for PersonAudit {
 }
 
 /// The Spring-OAuth2 token answer, with the envelope members beside it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenAnswer {
     access_token: String,
     token_type: &'static str,
@@ -500,13 +500,13 @@ impl TokenAnswer {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserExist {
     pub user_exist: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PinValidated {
     pub pin_validated: bool,
@@ -514,7 +514,7 @@ pub struct PinValidated {
 
 // --- requests ---
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     pub grant_type: String,
     pub username: Option<String>,
@@ -525,38 +525,38 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePin {
     pub current_pin: Option<String>,
     pub new_pin: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct QuestionRef {
     pub id: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnswerRequest {
     pub answer: String,
     pub security_question: QuestionRef,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CheckUser {
     pub username: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetRequest {
     pub answer: String,
@@ -564,21 +564,21 @@ pub struct ResetRequest {
     pub username: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminResetRequest {
     pub answer: String,
     pub security_question_id: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ValidatePin {
     pub pin: String,
     pub uuid: String,
 }
 
 /// Create/update tenant's user.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRequest {
     pub contact: Option<String>,
@@ -675,7 +675,7 @@ impl PersonRequest {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRoleRequest {
     pub uuid: String,
@@ -683,7 +683,7 @@ pub struct PersonRoleRequest {
 }
 
 /// "Update status": a bare JSON string (`"LOCKED"`), or `{"status": "LOCKED"}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum StatusRequest {
     Bare(String),
@@ -709,20 +709,20 @@ impl StatusRequest {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EntitlementRef {
     pub name: Option<String>,
 }
 
 /// An item of `clientRoleEntitlements`: `{"entitlement": {"id", "name"}}` as the example
 /// sends it, or `{"id", "name"}` as the parameter table lists it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleEntitlementRef {
     pub entitlement: Option<EntitlementRef>,
     pub name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleRequest {
     pub name: String,

@@ -24,6 +24,7 @@
 //! decision taken where the document is unclear.
 
 mod error;
+pub mod openapi;
 mod routes;
 mod wire;
 
@@ -211,6 +212,7 @@ pub fn router(state: FinState) -> Router {
     Router::new()
         .route(paths::MEDIA, get(routes::media))
         .merge(api)
+        .layer(middleware::map_response(refusals))
         .with_state(state)
 }
 
@@ -228,4 +230,10 @@ async fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// axum's own plain-text refusals (a path segment that is not UTF-8, an unreadable query), in
+/// the surface's envelope.
+async fn refusals(res: Response) -> Response {
+    crate::rejections::in_envelope(res, ApiError::new).await
 }

@@ -106,7 +106,7 @@ fn or_empty(v: &Option<String>) -> String {
 
 // --- requests ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     pub email: String,
     pub username: String,
@@ -151,7 +151,7 @@ impl RegisterRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub email: String,
     #[serde(rename = "otpType")]
@@ -179,25 +179,25 @@ impl LoginRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyOtpRequest {
     #[serde(deserialize_with = "text")]
     pub otp: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalRequest {
     #[serde(deserialize_with = "text")]
     pub customer_id: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReverifyRequest {
     pub email: String,
 }
 
 /// PATCH `/auth/update/usr/{id}/`: absent, null and `""` fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UpdateUsrRequest {
     pub email: Option<String>,
@@ -241,7 +241,7 @@ impl UpdateUsrRequest {
 }
 
 /// PUT `/auth/user-update/`: both fields required.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UserUpdateRequest {
     pub username: String,
     pub name: String,
@@ -262,18 +262,18 @@ impl UserUpdateRequest {
 // --- responses ---
 
 /// `{"msg": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Msg {
     pub msg: &'static str,
 }
 
 /// `{"message": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Message {
     pub message: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Registered {
     pub id: i64,
     pub username: String,
@@ -300,23 +300,23 @@ impl From<Account> for Registered {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginData {
     pub id: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginStarted {
     pub data: LoginData,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub refresh: Option<String>,
     pub access: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoggedIn {
     pub message: &'static str,
     pub id: i64,
@@ -347,7 +347,7 @@ impl LoggedIn {
 }
 
 /// Get User Info, by its schema (`net_balance`, `customer-id`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
     pub id: i64,
     pub email: String,
@@ -392,7 +392,7 @@ impl From<Account> for UserInfo {
 }
 
 /// The avatar answer's `user`: the sample's shape, secrets null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     /// Never the hash: always null.
@@ -423,7 +423,7 @@ pub struct UserView {
     pub user_permissions: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AvatarSet {
     pub user: UserView,
 }
@@ -462,7 +462,7 @@ impl From<Account> for AvatarSet {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Uploaded {
     pub url: String,
 }

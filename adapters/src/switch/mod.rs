@@ -25,6 +25,7 @@
 //! `docs/compat/switch.md` lists every decision taken where the document is unclear.
 
 mod error;
+pub mod openapi;
 mod routes;
 mod wire;
 
@@ -147,6 +148,7 @@ pub fn router(state: SwitchState) -> Router {
         .merge(posts)
         .merge(gets)
         .layer(middleware::map_response(no_store))
+        .layer(middleware::map_response(refusals))
         .with_state(state)
 }
 
@@ -226,4 +228,10 @@ async fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// axum's own plain-text refusals (a path segment that is not UTF-8, an unreadable query), in
+/// the surface's envelope.
+async fn refusals(res: Response) -> Response {
+    crate::rejections::in_envelope(res, ApiError::new).await
 }

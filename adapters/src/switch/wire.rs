@@ -14,7 +14,7 @@ use super::error::ApiError;
 crate::vendor_json!(SwitchJson, ApiError);
 
 /// The envelope: `{"message": ..., "data": ...}`, `data` left out when there is none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Envelope<T: Serialize> {
     pub message: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,11 +73,15 @@ fn date(value: Option<String>, field: &'static str) -> Result<Option<NaiveDate>,
         .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
+    #[schema(value_type = String)]
     email: Option<String>,
+    #[schema(value_type = String)]
     password: Option<String>,
+    #[schema(value_type = String)]
     first_name: Option<String>,
+    #[schema(value_type = String)]
     last_name: Option<String>,
     #[serde(default, deserialize_with = "text")]
     phone: Option<String>,
@@ -128,7 +132,7 @@ impl RegisterRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub email: Option<String>,
     pub password: Option<String>,
@@ -139,8 +143,9 @@ pub struct LoginRequest {
     pub two_factor_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EmailRequest {
+    #[schema(value_type = String)]
     email: Option<String>,
 }
 
@@ -150,11 +155,14 @@ impl EmailRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetPasswordRequest {
+    #[schema(value_type = String)]
     reset_password_token: Option<String>,
+    #[schema(value_type = String)]
     password: Option<String>,
     /// The document types it "object": a string is expected.
+    #[schema(value_type = String)]
     password_confirmation: Option<Value>,
     #[serde(default, deserialize_with = "text")]
     security_question_id: Option<String>,
@@ -193,7 +201,7 @@ impl ResetPasswordRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     unlock_token: Option<String>,
     token: Option<String>,
@@ -206,11 +214,14 @@ impl TokenRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BvnRequest {
+    #[schema(value_type = String)]
     #[serde(default, deserialize_with = "text")]
     bvn: Option<String>,
+    #[schema(value_type = String)]
     first_name: Option<String>,
+    #[schema(value_type = String)]
     last_name: Option<String>,
     date_of_birth: Option<String>,
 }
@@ -230,14 +241,14 @@ impl BvnRequest {
 }
 
 /// `data` of register and login.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub auth_token: String,
     pub user: User,
 }
 
 /// `data` of a login that needs its second factor.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecondFactor {
     pub two_factor_authentication_type: &'static str,
     pub two_factor_token: String,
@@ -268,7 +279,7 @@ fn factor_name(f: Option<FactorKind>) -> &'static str {
 
 /// `data.user` of register and login: the document's user object with real values where the
 /// core keeps them, fixed values for what idp has no notion of (see docs/compat/switch.md).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct User {
     is_verified: bool,
     blacklisted: bool,
@@ -388,7 +399,7 @@ impl User {
 }
 
 /// `data` of the referrer lookup: names and id only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Referrer {
     first_name: Option<String>,
     last_name: Option<String>,

@@ -10,7 +10,8 @@
 //!     [--connections 32] [--store sqlite|postgres] [--smoke] [--server PATH]
 //! ```
 //!
-//! `--store postgres` uses a fresh schema in the server named by `IDP_TEST_POSTGRES_URL`.
+//! `--store postgres` uses a fresh schema in the server named by `IDP_TEST_POSTGRES_URL`, and
+//! the Redis named by `IDP_TEST_REDIS_URL` (the production setup) when that is set.
 //! `--smoke` runs every scenario for about a second with few connections and exits non-zero on
 //! any error (CI). Everything stays on loopback; every scenario is bounded in time and in
 //! requests (`--max-requests`).
@@ -114,8 +115,9 @@ struct Args {
     /// At most this many requests per scenario.
     #[arg(long, default_value_t = 2_000_000)]
     max_requests: u64,
-    /// Store of the server: the embedded SQLite file, or PostgreSQL (a fresh schema in the
-    /// server named by IDP_TEST_POSTGRES_URL).
+    /// Store of the server: the embedded SQLite file (with the in-process limiter), or
+    /// PostgreSQL (a fresh schema in the server named by IDP_TEST_POSTGRES_URL) with the Redis
+    /// named by IDP_TEST_REDIS_URL for limits and lockout when that is set.
     #[arg(long, value_enum, default_value = "sqlite")]
     store: StoreKind,
     /// ~1 s per scenario, few connections; exit non-zero on any error.
@@ -429,8 +431,17 @@ async fn drive(
             Some(idp_benches::fresh_schema(&url).await)
         }
     };
+    let redis_url = match args.store {
+        StoreKind::Sqlite => None,
+        StoreKind::Postgres => std::env::var("IDP_TEST_REDIS_URL")
+            .ok()
+            .filter(|u| !u.is_empty()),
+    };
     let port = free_port()?;
-    let env = server_env(&data_dir, port, database_url.as_deref());
+    let mut env = server_env(&data_dir, port, database_url.as_deref());
+    if let Some(url) = &redis_url {
+        env.push(("IDP_REDIS_URL".into(), url.clone()));
+    }
 
     // Clients and users, through the admin CLI (before the server starts).
     let prep = Instant::now();
@@ -548,7 +559,7 @@ async fn drive(
             eprintln!("smoke: {} done", s.name());
         }
     }
-    print_report(args, &ceilings, idle_rss, &results);
+    print_report(args, redis_url.is_some(), &ceilings, idle_rss, &results);
     let errors: u64 = results.iter().map(|(_, _, r, _)| r.errors).sum();
     if errors > 0 {
         for (label, _, r, _) in &results {
@@ -951,14 +962,16 @@ async fn fintract_login(ctx: &Ctx, http: &reqwest::Client, email: &str) -> Resul
 
 fn print_report(
     args: &Args,
+    redis: bool,
     c: &Ceilings,
     idle_rss_kib: u64,
     results: &[(String, Scenario, Outcome, u64)],
 ) {
     println!();
     println!(
-        "idp load benchmark: store {:?}, {} connections, {:.1} s per scenario{}",
+        "idp load benchmark: store {:?}{}, {} connections, {:.1} s per scenario{}",
         args.store,
+        if redis { " + Redis" } else { "" },
         args.connections,
         args.duration.as_secs_f64(),
         if args.smoke { " (smoke)" } else { "" }

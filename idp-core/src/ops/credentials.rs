@@ -35,6 +35,11 @@ impl Idp {
             .find_account(tenant_id, AccountKey::Login(login.to_owned()))
             .await?
         else {
+            // An unknown login spends a budget of its own, as an account does: otherwise the 429
+            // that a known account earns first would tell which logins exist.
+            self.throttle(super::Throttle::Login(login))
+                .await
+                .inspect_err(|_| crate::metrics::login(ctx.surface, false))?;
             self.hasher.verify_dummy(password.as_bytes()).await?;
             let entry = AuditEntry::new(
                 tenant_id,
@@ -46,8 +51,21 @@ impl Idp {
             );
             let res: Result<()> = Err(Error::InvalidCredentials);
             self.audit(ctx, entry, &res).await;
+            crate::metrics::login(ctx.surface, false);
             return Err(Error::InvalidCredentials);
         };
+        let res = self.authenticate_account(ctx, account, password).await;
+        crate::metrics::login(ctx.surface, res.is_ok());
+        res
+    }
+
+    /// [`Self::authenticate`] once the login named an account.
+    async fn authenticate_account(
+        &self,
+        ctx: &Context,
+        account: Account,
+        password: &str,
+    ) -> Result<Account> {
         self.throttle(super::Throttle::Account(account.id)).await?;
         let account = self.expire_lock(ctx, account).await?;
         let secrets = self
@@ -516,6 +534,7 @@ impl Idp {
 
     /// Audits a lock and emails the account an unlock link (when it has an address).
     async fn after_lock(&self, ctx: &Context, account: &Account, attempts: u32) {
+        crate::metrics::lockout();
         let entry = AuditEntry::new(
             account.tenant_id,
             Some(account.id),

@@ -181,6 +181,9 @@ impl Idp {
             format!("one-time code sent by {}", kind.as_str()),
         );
         self.audit(ctx, entry, &res).await;
+        if res.is_ok() {
+            crate::metrics::otp_sent(channel);
+        }
         res.map(|()| challenge)
     }
 
@@ -220,7 +223,9 @@ impl Idp {
             )
             .await?;
         if !tries.allowed {
-            self.store.consume_challenge(challenge_id, at).await?;
+            // Refused without closing the challenge: the allowed tries may still be in flight
+            // (a burst), and one of them may carry the right code. The last allowed try closes
+            // it when it fails; the counter keeps refusing until the code has expired anyway.
             return Err(Error::ChallengeClosed);
         }
         let account = self.account(challenge.account_id).await?;

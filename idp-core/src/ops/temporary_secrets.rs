@@ -51,6 +51,8 @@ impl Idp {
             .find_account(tenant_id, AccountKey::Login(login.to_owned()))
             .await?
         else {
+            // Limited like an account, so that a 429 does not tell known logins from unknown.
+            self.throttle(Throttle::Login(login)).await?;
             self.hasher.verify_dummy(answer.as_bytes()).await?;
             let entry = AuditEntry::new(
                 tenant_id,

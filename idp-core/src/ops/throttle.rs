@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 pub enum Throttle<'a> {
     Ip(&'a str),
     Account(Uuid),
+    /// A login that names no account: limited like an account, so that a 429 does not tell
+    /// known logins from unknown ones.
+    Login(&'a str),
     Client(&'a str),
 }
 
@@ -26,6 +29,10 @@ impl Idp {
         let (key, limit) = match who {
             Throttle::Ip(ip) => (format!("rate:ip:{ip}"), s.rate_per_ip),
             Throttle::Account(id) => (format!("rate:acct:{id}"), s.rate_per_account),
+            Throttle::Login(login) => {
+                let key = crate::secrets::digest(&login.trim().to_lowercase());
+                (format!("rate:login:{key}"), s.rate_per_account)
+            }
             Throttle::Client(id) => (format!("rate:client:{id}"), s.rate_per_client),
         };
         let d = self.services.limiter.hit(&key, limit, MINUTE).await?;

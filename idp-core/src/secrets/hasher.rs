@@ -6,8 +6,9 @@
 //! 19 MiB per hash. When the queue is full callers get [`HashError::Overloaded`] at once rather
 //! than piling up behind a burst of logins.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
@@ -166,15 +167,28 @@ impl SecretHasher {
     }
 }
 
+/// A hashing thread that has had nothing to do for this long gives its memory back.
+const IDLE_RELEASE: Duration = Duration::from_secs(5);
+
 fn worker(params: Params, jobs: Arc<Mutex<Receiver<Job>>>) {
-    let mut memory: Vec<Block> = vec![Block::default(); params.block_count()];
+    lower_priority();
+    // Allocated by the first job and kept while jobs keep coming: a busy thread never pays for
+    // 19 MiB of page faults per hash, an idle server does not hold them.
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         // Hold the lock only while taking a job, never while hashing.
         let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
+            Ok(rx) => rx.recv_timeout(IDLE_RELEASE),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
+        let job = match job {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                memory = Vec::new();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         match job {
             Job::Hash { mut secret, reply } => {
                 let result = hash_with(&params, &secret, &mut memory);
@@ -191,6 +205,19 @@ fn worker(params: Params, jobs: Arc<Mutex<Receiver<Job>>>) {
                 let _ = reply.send(ok);
             }
         }
+    }
+}
+
+/// Hashing threads run at a lower scheduling priority (nice 10) than the async runtime: when
+/// sign-ins saturate them, token, JWKS and introspection requests still get the CPU at once,
+/// and the hashing threads take what is left (all of it when nothing else runs). Measured with
+/// the load benchmark's mixed scenario; see docs/performance.md.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory-safety preconditions. On Linux, PRIO_PROCESS with
+    // who = 0 applies to the calling thread only (threads are scheduled as tasks).
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 

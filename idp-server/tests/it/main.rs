@@ -3,10 +3,16 @@
 //! The PostgreSQL variants need `IDP_TEST_POSTGRES_URL` (set by `scripts/test`); without it they
 //! are skipped with a notice, except under CI, where they fail.
 
+mod api;
+mod cluster;
 mod support;
 
 mod admin;
+mod cli_output;
 mod config;
+mod faults;
 mod help;
+mod observability;
 mod postgres;
+mod replicas;
 mod serve;

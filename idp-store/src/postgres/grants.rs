@@ -346,6 +346,37 @@ pub(super) async fn rotate_refresh(
     at: Timestamp,
 ) -> StoreResult<RefreshRotation> {
     let mut c = s.conn().await?;
+    // The usual case in one statement, so one round trip and one commit: mark the presented
+    // token used if it is still unused, unexpired and in a live family, and add `next` to that
+    // family. The UPDATE locks the token's row; a concurrent rotation of the same token waits
+    // for it, re-checks `used_at IS NULL` against the winner's commit and matches nothing.
+    let rotated = query_opt(
+        &c,
+        "WITH used AS ( \
+           UPDATE refresh_tokens t SET used_at = $2 FROM token_families f \
+           WHERE t.token_digest = $1 AND f.id = t.family_id AND t.used_at IS NULL \
+             AND t.expires_at > $2 AND f.revoked_at IS NULL \
+           RETURNING f.id AS f_id, f.tenant_id AS f_tenant_id, f.client_id AS f_client_id, \
+             f.account_id AS f_account_id, f.scope AS f_scope, f.auth AS f_auth, \
+             f.created_at AS f_created_at, f.revoked_at AS f_revoked_at), \
+         added AS ( \
+           INSERT INTO refresh_tokens (token_digest, family_id, created_at, expires_at) \
+           SELECT $3, f_id, $4, $5 FROM used) \
+         SELECT * FROM used",
+        &[
+            &digest,
+            &at,
+            &next.token_digest,
+            &next.created_at,
+            &next.expires_at,
+        ],
+    )
+    .await?;
+    if let Some(row) = rotated {
+        return Ok(RefreshRotation::Rotated(family(&row)?));
+    }
+    // Unknown, expired, revoked or already used: find out which under a lock, so that a reuse
+    // revokes the family exactly once.
     let tx = c.transaction().await.map_err(pg)?;
     // Locks the token and its family: a concurrent rotation of the same token waits here and
     // then reads the rows as the winner left them (used token, possibly revoked family).

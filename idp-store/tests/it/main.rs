@@ -8,4 +8,5 @@ mod grants;
 mod mfa;
 mod mfa_ops;
 mod ops;
+mod races;
 mod tokens;

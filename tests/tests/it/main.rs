@@ -4,18 +4,24 @@
 //! `IDP_TEST_POSTGRES_URL` (and fail under CI).
 
 mod bioentrust;
+mod browser;
 mod fintiv;
 mod fintract;
+mod hostile;
 mod http_basics;
 mod lifecycle;
 mod mfa;
 mod mfa_limits;
 mod mfa_redis;
+mod observability;
 mod oidc_errors;
 mod oidc_rp;
 mod oidc_sessions;
 mod oidc_util;
+mod openapi;
+mod races;
 mod replicas;
+mod security;
 mod switch;
 
 /// `both_stores!(name)` turns `async fn name(server: &idp_e2e::TestServer)` into the tests

@@ -216,15 +216,18 @@ impl Tokens {
             .grants
             .contains(&GrantType::RefreshToken)
             .then_some(refresh);
-        self.user_tokens(
-            client,
-            &account,
-            &family,
-            code.nonce.as_deref(),
-            refresh,
-            at,
-        )
-        .await
+        let tokens = self
+            .user_tokens(
+                client,
+                &account,
+                &family,
+                code.nonce.as_deref(),
+                refresh,
+                at,
+            )
+            .await?;
+        crate::metrics::tokens_issued("authorization_code");
+        Ok(tokens)
     }
 
     /// Everything a redeemed code must satisfy before tokens are issued for it.

@@ -72,8 +72,11 @@ impl Tokens {
             used_at: None,
         };
         self.idp.store.create_family(&family, &first).await?;
-        self.user_tokens(client, account, &family, None, Some(raw), at)
-            .await
+        let tokens = self
+            .user_tokens(client, account, &family, None, Some(raw), at)
+            .await?;
+        crate::metrics::tokens_issued("direct");
+        Ok(tokens)
     }
 
     /// Password sign-in of `client`'s tenant ending in a grant of `client`, or in a pending
@@ -157,6 +160,7 @@ impl Tokens {
             ));
         }
         self.idp.store.revoke_family(family.id, now()).await?;
+        crate::metrics::tokens_revoked();
         Ok(())
     }
 

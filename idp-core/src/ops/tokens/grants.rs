@@ -86,8 +86,11 @@ impl Tokens {
             scope: granted,
             ..family
         };
-        self.user_tokens(client, &account, &family, None, Some(next_raw), at)
-            .await
+        let tokens = self
+            .user_tokens(client, &account, &family, None, Some(next_raw), at)
+            .await?;
+        crate::metrics::tokens_refreshed();
+        Ok(tokens)
     }
 
     /// A token for the client itself (no user): confidential clients only, no refresh token.
@@ -129,6 +132,7 @@ impl Tokens {
                 at,
             )
             .await?;
+        crate::metrics::tokens_issued("client_credentials");
         Ok(TokenSet {
             access_token: access,
             expires_in: self.config.access_token_ttl.num_seconds(),

@@ -1,6 +1,8 @@
 //! Checking tokens: bearer access tokens (for userinfo and every surface's protected calls),
 //! introspection (RFC 7662), revocation (RFC 7009) and userinfo.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -56,6 +58,12 @@ impl Tokens {
     /// Verifies signature, type, issuer, expiry and revocation, and that the account behind the
     /// token is still active.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessToken> {
+        self.verify_access_token_for(token).await.map(|(at, _)| at)
+    }
+
+    /// [`Tokens::verify_access_token`], also giving the account it read (so callers that need
+    /// it do not read it twice).
+    async fn verify_access_token_for(&self, token: &str) -> Result<(AccessToken, Option<Account>)> {
         let at = self.parse_access_token(token).await?;
         let now = now().timestamp();
         if at.expires_at <= now {
@@ -69,19 +77,32 @@ impl Tokens {
         {
             return Err(Error::InvalidToken);
         }
-        if let Some(id) = at.account_id {
-            let account = self
-                .idp
-                .account(id)
-                .await
-                .map_err(|_| Error::InvalidToken)?;
-            ensure_active(&account).map_err(|_| Error::InvalidToken)?;
-        }
-        Ok(at)
+        let account = match at.account_id {
+            Some(id) => {
+                let account = self
+                    .idp
+                    .account(id)
+                    .await
+                    .map_err(|_| Error::InvalidToken)?;
+                ensure_active(&account).map_err(|_| Error::InvalidToken)?;
+                Some(account)
+            }
+            None => None,
+        };
+        Ok((at, account))
     }
 
     /// Signature, type and issuer only (revocation accepts expired tokens).
     async fn parse_access_token(&self, token: &str) -> Result<AccessToken> {
+        if let Some(known) = self.verified.get(token) {
+            return Ok(AccessToken::clone(&known));
+        }
+        let at = self.check_access_token(token).await?;
+        self.verified.insert(token.to_owned(), Arc::new(at.clone()));
+        Ok(at)
+    }
+
+    async fn check_access_token(&self, token: &str) -> Result<AccessToken> {
         let jws = self.signer.verify(token).await.map_err(|e| match e {
             SignError::Internal(detail) => Error::Internal(detail),
             _ => Error::InvalidToken,
@@ -94,6 +115,16 @@ impl Tokens {
         }
         let c = &jws.claims;
         if str_claim(c, "iss")? != self.config.issuer {
+            return Err(Error::InvalidToken);
+        }
+        // RFC 9068 §4: the audience must name this server. A token signed for another audience
+        // (another resource server sharing the keys) is not ours to honour.
+        let ours = |a: &Value| a.as_str() == Some(self.config.issuer.as_str());
+        let aud_ok = match &c["aud"] {
+            Value::Array(all) => all.iter().any(ours),
+            one => ours(one),
+        };
+        if !aud_ok {
             return Err(Error::InvalidToken);
         }
         let subject = str_claim(c, "sub")?.to_owned();
@@ -124,7 +155,7 @@ impl Tokens {
 
     /// RFC 7662 for the calling client: active access or refresh tokens of the client's tenant.
     pub async fn introspect(&self, client: &AppClient, token: &str) -> Result<Introspection> {
-        if let Ok(at) = self.verify_access_token(token).await {
+        if let Ok((at, account)) = self.verify_access_token_for(token).await {
             if at.tenant_id != client.tenant_id {
                 return Ok(Introspection::inactive());
             }
@@ -148,9 +179,7 @@ impl Tokens {
                     out.insert(k.into(), v.clone());
                 }
             }
-            if let Some(id) = at.account_id
-                && let Ok(account) = self.idp.account(id).await
-            {
+            if let Some(account) = account {
                 out.insert("username".into(), json!(account.username));
             }
             return Ok(Introspection(Value::Object(out)));
@@ -200,6 +229,7 @@ impl Tokens {
         {
             if family.client_id == client.id {
                 self.idp.store.revoke_family(family.id, at).await?;
+                crate::metrics::tokens_revoked();
             }
             return Ok(());
         }
@@ -208,6 +238,7 @@ impl Tokens {
                 let exp = chrono::DateTime::from_timestamp(t.expires_at, 0).unwrap_or(at);
                 if exp > at {
                     self.idp.store.revoke_access_token(&t.jti, exp).await?;
+                    crate::metrics::tokens_revoked();
                 }
                 Ok(())
             }
@@ -218,8 +249,8 @@ impl Tokens {
 
     /// Claims about the token's account, as its scopes allow (OpenID Connect userinfo).
     pub async fn userinfo(&self, token: &str) -> Result<Value> {
-        let at = self.verify_access_token(token).await?;
-        let Some(id) = at.account_id else {
+        let (at, account) = self.verify_access_token_for(token).await?;
+        let Some(account) = account else {
             return Err(Error::InvalidToken);
         };
         if !at.has_scope("openid") {
@@ -227,11 +258,6 @@ impl Tokens {
                 "the token lacks the openid scope".into(),
             ));
         }
-        let account = self
-            .idp
-            .account(id)
-            .await
-            .map_err(|_| Error::InvalidToken)?;
         Ok(Value::Object(standard_claims(&account, &at.scope)))
     }
 }

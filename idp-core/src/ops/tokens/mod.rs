@@ -78,12 +78,21 @@ pub struct TokenSet {
     pub scope: String,
 }
 
+/// How many verified access tokens [`Tokens`] remembers (a few MB at most).
+const VERIFIED_CACHE_ENTRIES: usize = 4096;
+
 /// The token service: the core plus a signer and lifetimes. Cheap to clone.
 #[derive(Clone)]
 pub struct Tokens {
     idp: Idp,
     signer: Arc<dyn TokenSigner>,
     config: Arc<TokenConfig>,
+    /// Access tokens whose signature already checked out, by their exact text. Checking an
+    /// ES256 signature costs more than everything else an introspection or userinfo call does;
+    /// a resource server presents the same token many times. Only what the signature proves is
+    /// remembered: expiry, revocation and the account's status are checked on every use, so
+    /// every replica still sees a revocation at once.
+    verified: Arc<quick_cache::sync::Cache<String, Arc<AccessToken>>>,
 }
 
 impl Tokens {
@@ -92,6 +101,7 @@ impl Tokens {
             idp,
             signer,
             config: Arc::new(config),
+            verified: Arc::new(quick_cache::sync::Cache::new(VERIFIED_CACHE_ENTRIES)),
         }
     }
 
