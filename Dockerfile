@@ -21,7 +21,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/idp --shell /usr/sbin/nologin idp \
- && install -d -o idp -g idp -m 0750 /var/lib/idp
+ && install -d -o idp -g idp -m 0750 /var/lib/idp /var/lib/idp/blobs
 COPY --from=build /out/idp-server /usr/local/bin/idp-server
 
 USER idp
