@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Idp, Registration};
 use crate::authz::Context;
 use crate::error::{Error, Result};
-use crate::model::{Account, Challenge, Profile};
+use crate::model::{Account, AccountKey, Challenge, Profile};
 use crate::notify::Channel;
 use crate::store::UniqueField;
 use crate::validate;
@@ -35,9 +35,11 @@ impl Idp {
     /// Registers an ACTIVE account in `tenant_id` whose username is its email address (or a
     /// generated one when the address has characters usernames may not), with both addresses
     /// unverified, and sends a verification code to each. A taken email is
-    /// `Conflict(Email)`, a taken phone `Conflict(Phone)`.
+    /// `Conflict(Email)`, a taken phone `Conflict(Phone)` — except for a retry (see
+    /// [`Idp::sign_up_retry`]), which sends new codes instead.
     pub async fn sign_up(&self, ctx: &Context, tenant_id: Uuid, new: SignUp) -> Result<SignedUp> {
         let email = validate::email(&new.email)?;
+        let retry = (email.clone(), new.phone.clone(), new.password.clone());
         let username = validate::username(&email)
             .unwrap_or_else(|_| format!("user-{}", Uuid::new_v4().simple()));
         let registration = Registration {
@@ -49,9 +51,19 @@ impl Idp {
             ..Registration::default()
         };
         let account = match self.register(ctx, tenant_id, registration).await {
-            // The username is the address: someone else's username is this address.
-            Err(Error::Conflict(UniqueField::Username)) => {
-                return Err(Error::Conflict(UniqueField::Email));
+            Err(Error::Conflict(field)) => {
+                let (email, phone, password) = retry;
+                match self
+                    .sign_up_retry(tenant_id, &email, phone.as_deref(), &password)
+                    .await?
+                {
+                    Some(account) => account,
+                    // The username is the address: someone else's username is this address.
+                    None if field == UniqueField::Username => {
+                        return Err(Error::Conflict(UniqueField::Email));
+                    }
+                    None => return Err(Error::Conflict(field)),
+                }
             }
             other => other?,
         };
@@ -67,5 +79,45 @@ impl Idp {
             email_code,
             sms_code,
         })
+    }
+
+    /// The account a sign-up already made, when this sign-up repeats it: same email, same phone,
+    /// same password, and the address still unverified. The first answer may never have reached
+    /// the user (the account was written, then sending the code failed, or the connection
+    /// dropped), and without this the retry would only hear "address taken" and no code would
+    /// ever arrive. A mismatch is just the conflict: no failure is counted against the account,
+    /// so nobody can lock a stranger out through the sign-up form.
+    async fn sign_up_retry(
+        &self,
+        tenant_id: Uuid,
+        email: &str,
+        phone: Option<&str>,
+        password: &str,
+    ) -> Result<Option<Account>> {
+        let Some(account) = self
+            .find_account(tenant_id, AccountKey::Email(email.to_owned()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let same_phone = match (phone, account.phone.as_deref()) {
+            (None, None) => true,
+            (Some(given), Some(stored)) => validate::phone(given).is_ok_and(|p| p == stored),
+            _ => false,
+        };
+        if account.email_verified || !same_phone {
+            return Ok(None);
+        }
+        self.throttle(super::Throttle::Account(account.id)).await?;
+        let secrets = self
+            .store
+            .account_secrets(account.id)
+            .await?
+            .unwrap_or_default();
+        let Some(hash) = secrets.password_hash else {
+            return Ok(None);
+        };
+        let same_password = self.hasher.verify(password.as_bytes(), &hash).await?;
+        Ok(same_password.then_some(account))
     }
 }

@@ -24,6 +24,11 @@ both_stores!(
     signin_with_second_factor,
 );
 
+crate::oidc_both_stores!(
+    tweak = |c: &mut idp_config::Config| c.security.otp_resend_secs = 1;
+    repeated_signup_sends_a_new_code
+);
+
 const PREFIX: &str = "/bioentrust";
 const PASSWORD: &str = "Bio-Entrust-2024";
 const NEW_PASSWORD: &str = "New-Secret-2025";
@@ -954,4 +959,71 @@ async fn disabled_surface_is_not_served() {
         .map(|c| c.id);
     assert!(clients.is_err(), "{clients:?}");
     server.stop().await.expect("graceful stop");
+}
+
+/// A sign-up whose answer was lost (the account was written, then sending the code failed, or
+/// the connection dropped) can be repeated: the same email, phone and password before the
+/// address is verified send new codes instead of "already in use". Anything else is the
+/// conflict, and a wrong password there counts no failure against the account.
+async fn repeated_signup_sends_a_new_code(server: &TestServer) {
+    let email = "retry@example.com";
+    let phone = "+2348000000099";
+    let first = signup(server, email, Some(phone)).await;
+    let first_code = server.last_message_to(email).code();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the resend interval
+    let again = signup(server, email, Some(phone)).await;
+    assert_ne!(again.str("otp_request_id"), first.str("otp_request_id"));
+    let new_code = server.last_message_to(email).code();
+
+    let body = |password: &str, phone: Option<&str>| {
+        let mut b = json!({ "first_name": "John", "last_name": "Doe", "email": email, "password": password });
+        if let Some(p) = phone {
+            b["phone"] = json!(p);
+        }
+        b
+    };
+    // With both the address and the phone taken, either may be named (the stores check their
+    // unique indexes in different orders).
+    let conflict = |r: Reply| {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{r:?}");
+        let named = r.str("error");
+        assert!(
+            [
+                "Email address already in use",
+                "Phone number already in use"
+            ]
+            .contains(&named.as_str()),
+            "{r:?}"
+        );
+    };
+    for (password, phone) in [
+        ("Another-Pass-2024", Some(phone)),
+        (PASSWORD, None),
+        (PASSWORD, Some("+2348000000098")),
+    ] {
+        conflict(post(server, "/user/signup", body(password, phone)).await);
+    }
+    for _ in 0..6 {
+        conflict(post(server, "/user/signup", body("Wrong-Pass-2024", Some(phone))).await);
+    }
+    // No failure was counted: the password still signs in (lockout is after 5 failures).
+    tokens(server, email, PASSWORD).await;
+
+    // The new code verifies the address (the replaced one does not); then a repeat is a conflict.
+    let v = post(
+        server,
+        "/user/verify-email",
+        json!({ "otp": new_code, "otp_request_id": again.str("otp_request_id") }),
+    )
+    .await;
+    assert_eq!(v.status, StatusCode::OK, "{v:?}");
+    let stale = post(
+        server,
+        "/user/verify-email",
+        json!({ "otp": first_code, "otp_request_id": first.str("otp_request_id") }),
+    )
+    .await;
+    assert_ne!(stale.status, StatusCode::OK, "{stale:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    conflict(post(server, "/user/signup", body(PASSWORD, Some(phone))).await);
 }

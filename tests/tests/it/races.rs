@@ -221,14 +221,16 @@ async fn one_email_one_account_per_surface(server: &TestServer) {
         );
     }
 
-    // BioEntrust: one email (its username too), twenty sign-ups.
-    let replies = all_at_once(N, |_| {
+    // BioEntrust: one email (its username too), twenty sign-ups by twenty people (different
+    // passwords: a repeat with the same password is a retry that sends a new code, see
+    // `bioentrust::repeated_signup_sends_a_new_code`).
+    let replies = all_at_once(N, |i| {
         post_json(
             base.clone(),
             "/bioentrust/user/signup".into(),
             json!({
                 "first_name": "Bio", "last_name": "Racer",
-                "email": "bio.same@example.com", "password": "Bio-Entrust-2024",
+                "email": "bio.same@example.com", "password": format!("Bio-Entrust-2024-{i}"),
             }),
         )
     })
