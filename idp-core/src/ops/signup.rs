@@ -39,22 +39,20 @@ impl Idp {
     /// [`Idp::sign_up_retry`]), which sends new codes instead.
     pub async fn sign_up(&self, ctx: &Context, tenant_id: Uuid, new: SignUp) -> Result<SignedUp> {
         let email = validate::email(&new.email)?;
-        let retry = (email.clone(), new.phone.clone(), new.password.clone());
         let username = validate::username(&email)
             .unwrap_or_else(|_| format!("user-{}", Uuid::new_v4().simple()));
         let registration = Registration {
             username,
-            email: Some(email),
-            phone: new.phone,
-            password: Some(new.password),
+            email: Some(email.clone()),
+            phone: new.phone.clone(),
+            password: Some(new.password.clone()),
             profile: new.profile,
             ..Registration::default()
         };
         let account = match self.register(ctx, tenant_id, registration).await {
             Err(Error::Conflict(field)) => {
-                let (email, phone, password) = retry;
                 match self
-                    .sign_up_retry(tenant_id, &email, phone.as_deref(), &password)
+                    .sign_up_retry(tenant_id, &email, new.phone.as_deref(), &new.password)
                     .await?
                 {
                     Some(account) => account,

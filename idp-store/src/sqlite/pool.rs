@@ -66,10 +66,7 @@ impl Pool {
         let readers = self.readers.clone();
         let out = blocking(move || {
             let _permit = permit;
-            let mut lease = Lease::take(&readers)?;
-            let tx = lease.conn()?.transaction()?;
-            // Dropping the transaction ends it; nothing was written.
-            f(&tx)
+            read_on(&readers, f)
         })
         .await;
         // Waiting for a connection included: that is what the caller waited.
@@ -88,15 +85,10 @@ impl Pool {
         F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        match self.read_gate.clone().try_acquire_owned() {
+        match self.read_gate.try_acquire() {
             Ok(_permit) => {
                 let started = Instant::now();
-                let run = || -> DbResult<T> {
-                    let mut lease = Lease::take(&self.readers)?;
-                    let tx = lease.conn()?.transaction()?;
-                    f(&tx)
-                };
-                let out = run().map_err(StoreError::from);
+                let out = read_on(&self.readers, f).map_err(StoreError::from);
                 idp_core::metrics::store_call("sqlite", "read", started.elapsed());
                 out
             }
@@ -136,6 +128,17 @@ impl Pool {
         idp_core::metrics::store_call("sqlite", "write", started.elapsed());
         out
     }
+}
+
+/// Runs `f` in a read transaction on a reader connection; the caller holds a read permit.
+fn read_on<T>(
+    readers: &Mutex<Vec<Connection>>,
+    f: impl FnOnce(&Transaction<'_>) -> DbResult<T>,
+) -> DbResult<T> {
+    let mut lease = Lease::take(readers)?;
+    let tx = lease.conn()?.transaction()?;
+    // Dropping the transaction ends it; nothing was written.
+    f(&tx)
 }
 
 fn connect(path: &Path) -> DbResult<Connection> {
