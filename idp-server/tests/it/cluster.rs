@@ -60,6 +60,11 @@ fn is_root() -> bool {
 }
 
 /// A PostgreSQL cluster of one test: its own data dir and port, fsync off.
+///
+/// `synchronous_commit` stays on: a commit is then written to the kernel before it is
+/// acknowledged, so it survives `pg_ctl stop -m immediate` (a crash of PostgreSQL, not of the
+/// machine), which is what the fault tests check. With it off, the last ~600 ms of acknowledged
+/// commits live only in PostgreSQL's WAL buffers and a crash loses them.
 pub struct TestPostgres {
     bin: PathBuf,
     dir: tempfile::TempDir,
@@ -153,7 +158,7 @@ impl TestPostgres {
     async fn try_start(&self) -> bool {
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+             -c synchronous_commit=on -c full_page_writes=off -c max_connections=200",
             self.port,
             self.dir.path().display()
         );
