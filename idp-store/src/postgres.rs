@@ -1146,10 +1146,11 @@ impl Store for PostgresStore {
     async fn rotate_refresh(
         &self,
         token_digest: &str,
+        client_id: &str,
         next: &RefreshToken,
         at: Timestamp,
     ) -> StoreResult<RefreshRotation> {
-        grants::rotate_refresh(self, token_digest, next, at).await
+        grants::rotate_refresh(self, token_digest, client_id, next, at).await
     }
 
     async fn refresh_token(

@@ -160,13 +160,13 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<Option<FailureCount>> {
         self.pool
-            .write(move |c| credentials::record_failure(c, id, lock_after, at))
+            .quick_write(move |c| credentials::record_failure(c, id, lock_after, at))
             .await
     }
 
     async fn record_login(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
         self.pool
-            .write(move |c| credentials::record_login(c, id, at))
+            .quick_write(move |c| credentials::record_login(c, id, at))
             .await
     }
 
@@ -395,7 +395,9 @@ impl Store for SqliteStore {
 
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
         let code = code.clone();
-        self.pool.write(move |c| codes::insert(c, &code)).await
+        self.pool
+            .quick_write(move |c| codes::insert(c, &code))
+            .await
     }
 
     async fn redeem_code(
@@ -406,7 +408,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<CodeRedemption> {
         let (digest, first) = (code_digest.to_owned(), first.clone());
         self.pool
-            .write(move |c| codes::redeem(c, &digest, &first, at))
+            .quick_write(move |c| codes::redeem(c, &digest, &first, at))
             .await
     }
 
@@ -415,19 +417,21 @@ impl Store for SqliteStore {
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
         let (family, first) = (family.clone(), first.clone());
         self.pool
-            .write(move |c| families::create(c, &family, &first))
+            .quick_write(move |c| families::create(c, &family, &first))
             .await
     }
 
     async fn rotate_refresh(
         &self,
         token_digest: &str,
+        client_id: &str,
         next: &RefreshToken,
         at: Timestamp,
     ) -> StoreResult<RefreshRotation> {
-        let (digest, next) = (token_digest.to_owned(), next.clone());
+        let (digest, client_id, next) =
+            (token_digest.to_owned(), client_id.to_owned(), next.clone());
         self.pool
-            .write(move |c| families::rotate(c, &digest, &next, at))
+            .quick_write(move |c| families::rotate(c, &digest, &client_id, &next, at))
             .await
     }
 
@@ -444,7 +448,9 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_family(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
-        self.pool.write(move |c| families::revoke(c, id, at)).await
+        self.pool
+            .quick_write(move |c| families::revoke(c, id, at))
+            .await
     }
 
     async fn revoke_account_families(&self, account_id: Uuid, at: Timestamp) -> StoreResult<u64> {
@@ -458,7 +464,7 @@ impl Store for SqliteStore {
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
         let jti = jti.to_owned();
         self.pool
-            .write(move |c| families::revoke_access_token(c, &jti, expires_at))
+            .quick_write(move |c| families::revoke_access_token(c, &jti, expires_at))
             .await
     }
 
@@ -474,7 +480,7 @@ impl Store for SqliteStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
         let session = session.clone();
         self.pool
-            .write(move |c| sessions::create(c, &session))
+            .quick_write(move |c| sessions::create(c, &session))
             .await
     }
 
@@ -485,7 +491,9 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, id_digest: &str) -> StoreResult<bool> {
         let digest = id_digest.to_owned();
-        self.pool.write(move |c| sessions::delete(c, &digest)).await
+        self.pool
+            .quick_write(move |c| sessions::delete(c, &digest))
+            .await
     }
 
     // --- consents ---
@@ -519,7 +527,7 @@ impl Store for SqliteStore {
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
         let challenge = challenge.clone();
         self.pool
-            .write(move |c| challenges::insert(c, &challenge))
+            .quick_write(move |c| challenges::insert(c, &challenge))
             .await
     }
 
@@ -529,7 +537,7 @@ impl Store for SqliteStore {
 
     async fn consume_challenge(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
         self.pool
-            .write(move |c| challenges::consume(c, id, at))
+            .quick_write(move |c| challenges::consume(c, id, at))
             .await
     }
 

@@ -149,6 +149,9 @@ pub enum RefreshRotation {
     Reused { family_id: Uuid },
     /// Unknown, expired, or of a revoked family. Nothing changed.
     Invalid,
+    /// Issued to another client than the one presenting it. Nothing changed (checked before
+    /// anything else, so another client can neither spend nor revoke someone's grant).
+    OtherClient,
 }
 
 /// A signed-in browser session, stored by the digest of its cookie value.

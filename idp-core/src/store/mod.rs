@@ -244,14 +244,16 @@ pub trait Store: Send + Sync + 'static {
     // --- refresh-token families ---
     /// Creates a family with its first refresh token, in one transaction.
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()>;
-    /// Exchanges a refresh token for `next` (same family), atomically even under concurrent
-    /// calls with the same token:
-    /// - unknown digest, token expired at `at`, or family revoked: Invalid, nothing changes;
+    /// Exchanges a refresh token presented by `client_id` for `next` (same family), atomically
+    /// even under concurrent calls with the same token:
+    /// - unknown digest: Invalid; family of another client: OtherClient; nothing changes;
+    /// - token expired at `at`, or family revoked: Invalid, nothing changes;
     /// - token already used: the family is revoked (at `at`) and Reused is returned;
     /// - otherwise: the token is marked used at `at`, `next` is stored, Rotated(family).
     async fn rotate_refresh(
         &self,
         token_digest: &str,
+        client_id: &str,
         next: &RefreshToken,
         at: Timestamp,
     ) -> StoreResult<RefreshRotation>;

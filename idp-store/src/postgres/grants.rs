@@ -342,12 +342,14 @@ async fn insert_family<C: deadpool_postgres::GenericClient>(
 pub(super) async fn rotate_refresh(
     s: &PostgresStore,
     digest: &str,
+    client_id: &str,
     next: &RefreshToken,
     at: Timestamp,
 ) -> StoreResult<RefreshRotation> {
     let mut c = s.conn().await?;
     // The usual case in one statement, so one round trip and one commit: mark the presented
-    // token used if it is still unused, unexpired and in a live family, and add `next` to that
+    // token used if it is still unused, unexpired and in a live family of the presenting
+    // client, and add `next` to that
     // family. The UPDATE locks the token's row; a concurrent rotation of the same token waits
     // for it, re-checks `used_at IS NULL` against the winner's commit and matches nothing.
     let rotated = query_opt(
@@ -355,7 +357,7 @@ pub(super) async fn rotate_refresh(
         "WITH used AS ( \
            UPDATE refresh_tokens t SET used_at = $2 FROM token_families f \
            WHERE t.token_digest = $1 AND f.id = t.family_id AND t.used_at IS NULL \
-             AND t.expires_at > $2 AND f.revoked_at IS NULL \
+             AND t.expires_at > $2 AND f.revoked_at IS NULL AND f.client_id = $6 \
            RETURNING f.id AS f_id, f.tenant_id AS f_tenant_id, f.client_id AS f_client_id, \
              f.account_id AS f_account_id, f.scope AS f_scope, f.auth AS f_auth, \
              f.created_at AS f_created_at, f.revoked_at AS f_revoked_at), \
@@ -369,13 +371,14 @@ pub(super) async fn rotate_refresh(
             &next.token_digest,
             &next.created_at,
             &next.expires_at,
+            &client_id,
         ],
     )
     .await?;
     if let Some(row) = rotated {
         return Ok(RefreshRotation::Rotated(family(&row)?));
     }
-    // Unknown, expired, revoked or already used: find out which under a lock, so that a reuse
+    // Unknown, another client's, expired, revoked or already used: find out which under a lock, so that a reuse
     // revokes the family exactly once.
     let tx = c.transaction().await.map_err(pg)?;
     // Locks the token and its family: a concurrent rotation of the same token waits here and
@@ -395,6 +398,9 @@ pub(super) async fn rotate_refresh(
         return Ok(RefreshRotation::Invalid);
     };
     let (presented, fam) = (token(&row)?, family(&row)?);
+    if fam.client_id != client_id {
+        return Ok(RefreshRotation::OtherClient);
+    }
     if presented.expires_at <= at || fam.revoked_at.is_some() {
         return Ok(RefreshRotation::Invalid);
     }

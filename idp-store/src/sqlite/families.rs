@@ -88,12 +88,16 @@ pub(super) fn token(c: &Connection, digest: &str) -> DbResult<Option<(RefreshTok
 pub(super) fn rotate(
     c: &Connection,
     digest: &str,
+    client_id: &str,
     next: &RefreshToken,
     at: Timestamp,
 ) -> DbResult<RefreshRotation> {
     let Some((token, family)) = token(c, digest)? else {
         return Ok(RefreshRotation::Invalid);
     };
+    if family.client_id != client_id {
+        return Ok(RefreshRotation::OtherClient);
+    }
     if token.expires_at <= at || family.revoked_at.is_some() {
         return Ok(RefreshRotation::Invalid);
     }

@@ -528,7 +528,7 @@ async fn rotate_then_reuse_revokes_family(store: Arc<dyn Store>) {
 
     assert_eq!(
         store
-            .rotate_refresh(&first.token_digest, &next, t1)
+            .rotate_refresh(&first.token_digest, &f.web.id, &next, t1)
             .await
             .unwrap(),
         RefreshRotation::Rotated(fam.clone())
@@ -551,7 +551,7 @@ async fn rotate_then_reuse_revokes_family(store: Arc<dyn Store>) {
     let stolen_next = refresh(fam.id, 3600);
     assert_eq!(
         store
-            .rotate_refresh(&first.token_digest, &stolen_next, t2)
+            .rotate_refresh(&first.token_digest, &f.web.id, &stolen_next, t2)
             .await
             .unwrap(),
         RefreshRotation::Reused { family_id: fam.id }
@@ -576,7 +576,7 @@ async fn rotate_then_reuse_revokes_family(store: Arc<dyn Store>) {
     for token in [&next, &first] {
         assert_eq!(
             store
-                .rotate_refresh(&token.token_digest, &refresh(fam.id, 3600), t3)
+                .rotate_refresh(&token.token_digest, &f.web.id, &refresh(fam.id, 3600), t3)
                 .await
                 .unwrap(),
             RefreshRotation::Invalid
@@ -596,7 +596,7 @@ async fn rotate_rejects_expired_unknown_and_revoked(store: Arc<dyn Store>) {
     let at = now();
     assert_eq!(
         store
-            .rotate_refresh(&digest(), &refresh(Uuid::new_v4(), 60), at)
+            .rotate_refresh(&digest(), &f.web.id, &refresh(Uuid::new_v4(), 60), at)
             .await
             .unwrap(),
         RefreshRotation::Invalid
@@ -609,7 +609,7 @@ async fn rotate_rejects_expired_unknown_and_revoked(store: Arc<dyn Store>) {
     let next = refresh(fam.id, 3600);
     assert_eq!(
         store
-            .rotate_refresh(&old.token_digest, &next, at + secs(3600))
+            .rotate_refresh(&old.token_digest, &f.web.id, &next, at + secs(3600))
             .await
             .unwrap(),
         RefreshRotation::Invalid
@@ -622,11 +622,49 @@ async fn rotate_rejects_expired_unknown_and_revoked(store: Arc<dyn Store>) {
     // Still valid before it expires.
     assert_eq!(
         store
-            .rotate_refresh(&old.token_digest, &next, at + secs(1))
+            .rotate_refresh(&old.token_digest, &f.web.id, &next, at + secs(1))
             .await
             .unwrap(),
         RefreshRotation::Rotated(fam)
     );
+
+    // Presented by another client: OtherClient, nothing changes, even for a used token (no
+    // revocation: another client must not be able to kill someone's grant).
+    let (fam3, first3) = new_family(&store, &f, &f.alice, &f.web).await;
+    let next3 = refresh(fam3.id, 3600);
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .rotate_refresh(&first3.token_digest, &f.third.id, &next3, at + secs(1))
+                .await
+                .unwrap(),
+            RefreshRotation::OtherClient
+        );
+    }
+    assert_eq!(
+        store.refresh_token(&first3.token_digest).await.unwrap(),
+        Some((first3.clone(), fam3.clone()))
+    );
+    assert_eq!(
+        store.refresh_token(&next3.token_digest).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh(&first3.token_digest, &f.web.id, &next3, at + secs(1))
+            .await
+            .unwrap(),
+        RefreshRotation::Rotated(_)
+    ));
+    let replayed = refresh(fam3.id, 3600);
+    assert_eq!(
+        store
+            .rotate_refresh(&first3.token_digest, &f.third.id, &replayed, at + secs(2))
+            .await
+            .unwrap(),
+        RefreshRotation::OtherClient
+    );
+    assert_eq!(store.family(fam3.id).await.unwrap(), Some(fam3));
 
     // Revoked family: Invalid, nothing changes.
     let (fam2, first2) = new_family(&store, &f, &f.alice, &f.web).await;
@@ -634,7 +672,7 @@ async fn rotate_rejects_expired_unknown_and_revoked(store: Arc<dyn Store>) {
     let next2 = refresh(fam2.id, 3600);
     assert_eq!(
         store
-            .rotate_refresh(&first2.token_digest, &next2, at + secs(1))
+            .rotate_refresh(&first2.token_digest, &f.web.id, &next2, at + secs(1))
             .await
             .unwrap(),
         RefreshRotation::Invalid
@@ -658,9 +696,12 @@ async fn concurrent_rotate_one_winner(store: Arc<dyn Store>) {
     let tasks = (0..50).map(|_| {
         let store = store.clone();
         let digest = first.token_digest.clone();
+        let client_id = f.web.id.clone();
         tokio::spawn(async move {
             let next = refresh(fam.id, 3600);
-            let result = store.rotate_refresh(&digest, &next, now()).await;
+            let result = store
+                .rotate_refresh(&digest, &client_id, &next, now())
+                .await;
             (next, result)
         })
     });
@@ -677,6 +718,7 @@ async fn concurrent_rotate_one_winner(store: Arc<dyn Store>) {
                 reused += 1;
             }
             RefreshRotation::Invalid => invalid += 1,
+            RefreshRotation::OtherClient => panic!("the family's own client"),
         }
         assert_eq!(
             store
@@ -871,7 +913,7 @@ async fn purge_expired_removes_only_expired(store: Arc<dyn Store>) {
     let live_token = refresh(fam.id, 7200);
     assert!(matches!(
         store
-            .rotate_refresh(&old_token.token_digest, &live_token, at)
+            .rotate_refresh(&old_token.token_digest, &f.web.id, &live_token, at)
             .await
             .unwrap(),
         RefreshRotation::Rotated(_)
@@ -961,7 +1003,7 @@ async fn delete_account_removes_grants_of_that_account_only(store: Arc<dyn Store
         let (fam, first) = new_family(&store, &f, acc, &f.web).await;
         let next = refresh(fam.id, 3600);
         store
-            .rotate_refresh(&first.token_digest, &next, at)
+            .rotate_refresh(&first.token_digest, &f.web.id, &next, at)
             .await
             .unwrap();
         let (revoked_fam, revoked_first) = new_family(&store, &f, acc, &f.third).await;

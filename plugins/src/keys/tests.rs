@@ -309,6 +309,7 @@ impl Store for MemStore {
     async fn rotate_refresh(
         &self,
         _token_digest: &str,
+        _client_id: &str,
         _next: &RefreshToken,
         _at: Timestamp,
     ) -> StoreResult<RefreshRotation> {

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::ops::ensure_active;
 use crate::secrets;
+use uuid::Uuid;
 
 /// Scopes about a signed-in user: meaningless for a client acting on its own behalf.
 const USER_SCOPES: [&str; 6] = [
@@ -32,37 +33,45 @@ impl Tokens {
             ));
         }
         let digest = secrets::digest(refresh_token);
-        let Some((_, family)) = self.idp.store.refresh_token(&digest).await? else {
-            return Err(Error::InvalidGrant("unknown refresh token".into()));
-        };
-        if family.client_id != client.id {
-            return Err(Error::InvalidGrant(
-                "refresh token was issued to another client".into(),
-            ));
-        }
-        let granted = match scope {
+        // A narrower scope is checked against the grant before anything is spent. Without one
+        // (the usual case) the rotation itself checks the token and its client, in one store
+        // call.
+        let narrowed = match scope {
             Some(s) if !s.trim().is_empty() => {
+                let Some((_, family)) = self.idp.store.refresh_token(&digest).await? else {
+                    return Err(Error::InvalidGrant("unknown refresh token".into()));
+                };
+                if family.client_id != client.id {
+                    return Err(other_client());
+                }
                 let asked = parse_scope(s);
                 if let Some(bad) = asked.iter().find(|a| !has_scope(&family.scope, a)) {
                     return Err(Error::InvalidScope(format!(
                         "scope `{bad}` was not granted"
                     )));
                 }
-                asked.join(" ")
+                Some(asked.join(" "))
             }
-            _ => family.scope.clone(),
+            _ => None,
         };
         let at = now();
         let next_raw = random_secret();
         let next = RefreshToken {
             token_digest: secrets::digest(&next_raw),
-            family_id: family.id,
+            // The store files it in the presented token's family, whatever this says.
+            family_id: Uuid::nil(),
             created_at: at,
             expires_at: at + self.config.refresh_token_ttl,
             used_at: None,
         };
-        let family = match self.idp.store.rotate_refresh(&digest, &next, at).await? {
+        let rotated = self
+            .idp
+            .store
+            .rotate_refresh(&digest, &client.id, &next, at)
+            .await?;
+        let family = match rotated {
             RefreshRotation::Rotated(f) => f,
+            RefreshRotation::OtherClient => return Err(other_client()),
             RefreshRotation::Reused { .. } => {
                 return Err(Error::InvalidGrant(
                     "refresh token already used; the grant is revoked".into(),
@@ -82,9 +91,9 @@ impl Tokens {
                 return Err(Error::InvalidGrant("account is not active".into()));
             }
         };
-        let family = TokenFamily {
-            scope: granted,
-            ..family
+        let family = match narrowed {
+            Some(scope) => TokenFamily { scope, ..family },
+            None => family,
         };
         let tokens = self
             .user_tokens(client, &account, &family, None, Some(next_raw), at)
@@ -141,4 +150,8 @@ impl Tokens {
             scope,
         })
     }
+}
+
+fn other_client() -> Error {
+    Error::InvalidGrant("refresh token was issued to another client".into())
 }
