@@ -1182,6 +1182,15 @@ impl Store for PostgresStore {
         grants::access_token_revoked(self, jti, family_id).await
     }
 
+    async fn bearer_state(
+        &self,
+        jti: &str,
+        family_id: Option<Uuid>,
+        account_id: Option<Uuid>,
+    ) -> StoreResult<BearerState> {
+        grants::bearer_state(self, jti, family_id, account_id).await
+    }
+
     // --- browser sessions ---
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {

@@ -475,6 +475,26 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn bearer_state(
+        &self,
+        jti: &str,
+        family_id: Option<Uuid>,
+        account_id: Option<Uuid>,
+    ) -> StoreResult<BearerState> {
+        let jti = jti.to_owned();
+        self.pool
+            .lookup(move |c| {
+                Ok(BearerState {
+                    revoked: families::access_token_revoked(c, &jti, family_id)?,
+                    account: account_id
+                        .map(|id| accounts::by_id(c, id))
+                        .transpose()?
+                        .flatten(),
+                })
+            })
+            .await
+    }
+
     // --- browser sessions ---
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {

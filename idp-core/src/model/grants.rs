@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Timestamp;
+use super::{Account, Timestamp};
 
 /// JWS algorithms idp signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,6 +138,15 @@ pub struct RefreshToken {
     pub expires_at: Timestamp,
     /// Set when it was exchanged for its successor.
     pub used_at: Option<Timestamp>,
+}
+
+/// What checking a bearer access token found in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BearerState {
+    /// The token's `jti` is revoked, or its family is.
+    pub revoked: bool,
+    /// The token's account, if it names one and the account exists.
+    pub account: Option<Account>,
 }
 
 /// What presenting a refresh token found.

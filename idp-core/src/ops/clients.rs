@@ -1,5 +1,8 @@
 //! App clients: relying-party applications, vendor api-keys and Switch client ids.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 use uuid::Uuid;
 
@@ -112,11 +115,7 @@ impl Idp {
     /// Authenticates an app client. A confidential client must present its secret (compared in
     /// constant time); a public client must present none.
     pub async fn authenticate_client(&self, id: &str, secret: Option<&str>) -> Result<AppClient> {
-        let client = self
-            .store
-            .client_by_id(id)
-            .await?
-            .ok_or(Error::InvalidClient)?;
+        let client = self.client(id).await?;
         let ok = match (&client.secret_digest, secret) {
             (Some(digest), Some(given)) => secrets::digest_matches(given, digest),
             (None, None) => true,
@@ -131,9 +130,47 @@ impl Idp {
 
     /// A client by id, without authentication (for api-key style identification).
     pub async fn client(&self, id: &str) -> Result<AppClient> {
-        self.store
+        if let Some(known) = self.clients.get(id) {
+            return Ok(known);
+        }
+        let client = self
+            .store
             .client_by_id(id)
             .await?
-            .ok_or(Error::InvalidClient)
+            .ok_or(Error::InvalidClient)?;
+        self.clients.put(&client);
+        Ok(client)
+    }
+}
+
+/// App clients this process has read, by id. Every token, introspection and revocation call
+/// authenticates its client, and on PostgreSQL that read was a round trip of its own.
+///
+/// Safe to keep because a client never changes once created: the store has no update or
+/// delete for clients. [`CLIENT_TTL`] only bounds how long a row edited by hand in the database
+/// goes unseen by a running replica. Unknown ids are not remembered, so a client created by
+/// another process (`idp-server client create`) is usable at once.
+pub(crate) struct ClientCache(quick_cache::sync::Cache<String, (Instant, Arc<AppClient>)>);
+
+const CLIENT_TTL: Duration = Duration::from_secs(10);
+const CLIENT_CACHE_ENTRIES: usize = 1024;
+
+impl Default for ClientCache {
+    fn default() -> Self {
+        Self(quick_cache::sync::Cache::new(CLIENT_CACHE_ENTRIES))
+    }
+}
+
+impl ClientCache {
+    fn get(&self, id: &str) -> Option<AppClient> {
+        let (read_at, client) = self.0.get(id)?;
+        (read_at.elapsed() < CLIENT_TTL).then(|| AppClient::clone(&client))
+    }
+
+    fn put(&self, client: &AppClient) {
+        self.0.insert(
+            client.id.clone(),
+            (Instant::now(), Arc::new(client.clone())),
+        );
     }
 }

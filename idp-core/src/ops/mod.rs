@@ -94,6 +94,7 @@ pub struct Idp {
     store: Arc<dyn Store>,
     hasher: SecretHasher,
     services: Services,
+    clients: Arc<clients::ClientCache>,
 }
 
 impl Idp {
@@ -102,6 +103,7 @@ impl Idp {
             store,
             hasher,
             services,
+            clients: Arc::default(),
         }
     }
 

@@ -272,6 +272,22 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
     /// True if `jti` was revoked, or `family_id` (when given) is a revoked family.
     async fn access_token_revoked(&self, jti: &str, family_id: Option<Uuid>) -> StoreResult<bool>;
+    /// What checking a bearer token reads on every use: [`Store::access_token_revoked`] and the
+    /// account `account_id` names (client tokens name none). The stores answer it in one read
+    /// (one round trip on PostgreSQL); this default is the two calls.
+    async fn bearer_state(
+        &self,
+        jti: &str,
+        family_id: Option<Uuid>,
+        account_id: Option<Uuid>,
+    ) -> StoreResult<BearerState> {
+        let revoked = self.access_token_revoked(jti, family_id).await?;
+        let account = match account_id {
+            Some(id) => self.account_by_id(id).await?,
+            None => None,
+        };
+        Ok(BearerState { revoked, account })
+    }
 
     // --- browser sessions ---
     async fn create_session(&self, session: &Session) -> StoreResult<()>;

@@ -14,7 +14,7 @@ use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use super::error::{corrupt, pg};
-use super::rows::get;
+use super::rows::{account, account_cols, get};
 use super::{PostgresStore, execute, query, query_one, query_opt};
 
 macro_rules! key_cols {
@@ -519,6 +519,36 @@ pub(super) async fn access_token_revoked(
     )
     .await?;
     get(&row, "revoked")
+}
+
+/// [`access_token_revoked`] and the account in one statement: checking a bearer token is one
+/// round trip.
+pub(super) async fn bearer_state(
+    s: &PostgresStore,
+    jti: &str,
+    family_id: Option<Uuid>,
+    account_id: Option<Uuid>,
+) -> StoreResult<BearerState> {
+    let c = s.conn().await?;
+    let row = query_one(
+        &c,
+        concat!(
+            "SELECT r.revoked, a.* FROM (SELECT \
+               EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) \
+               OR EXISTS (SELECT 1 FROM token_families \
+                          WHERE id = $2::uuid AND revoked_at IS NOT NULL) AS revoked) r \
+             LEFT JOIN (SELECT ",
+            account_cols!(),
+            " FROM accounts WHERE id = $3::uuid) a ON true"
+        ),
+        &[&jti, &family_id, &account_id],
+    )
+    .await?;
+    let found: Option<Uuid> = get(&row, "id")?;
+    Ok(BearerState {
+        revoked: get(&row, "revoked")?,
+        account: found.map(|_| account(&row)).transpose()?,
+    })
 }
 
 // --- browser sessions ---

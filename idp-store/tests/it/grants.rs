@@ -808,6 +808,26 @@ async fn access_token_revocation(store: Arc<dyn Store>) {
     assert!(!revoked(&store, "jti-2", Some(Uuid::new_v4())).await);
     // A revoked jti stays revoked whatever family it names.
     assert!(revoked(&store, "jti-1", Some(live.id)).await);
+
+    // The same answers with the account, in one read; and as the two separate calls give them.
+    let alice = store.account_by_id(f.alice.id).await.unwrap();
+    assert!(alice.is_some());
+    for (jti, family, account, want_revoked) in [
+        ("jti-2", Some(live.id), Some(f.alice.id), false),
+        ("jti-2", Some(dead.id), Some(f.alice.id), true),
+        ("jti-1", None, Some(f.alice.id), true),
+        ("jti-2", None, None, false),
+        ("jti-2", Some(live.id), Some(Uuid::new_v4()), false),
+    ] {
+        let state = store.bearer_state(jti, family, account).await.unwrap();
+        assert_eq!(state.revoked, want_revoked, "{jti} {family:?}");
+        assert_eq!(state.revoked, revoked(&store, jti, family).await);
+        let want_account = match account {
+            Some(id) if id == f.alice.id => alice.clone(),
+            _ => None,
+        };
+        assert_eq!(state.account, want_account, "{jti} {account:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -69,21 +69,19 @@ impl Tokens {
         if at.expires_at <= now {
             return Err(Error::InvalidToken);
         }
-        if self
+        // Revocation and the account's status, read on every use (one store read), so that a
+        // revocation or a lock is seen at once by every replica.
+        let state = self
             .idp
             .store
-            .access_token_revoked(&at.jti, at.family_id)
-            .await?
-        {
+            .bearer_state(&at.jti, at.family_id, at.account_id)
+            .await?;
+        if state.revoked {
             return Err(Error::InvalidToken);
         }
         let account = match at.account_id {
-            Some(id) => {
-                let account = self
-                    .idp
-                    .account(id)
-                    .await
-                    .map_err(|_| Error::InvalidToken)?;
+            Some(_) => {
+                let account = state.account.ok_or(Error::InvalidToken)?;
                 ensure_active(&account).map_err(|_| Error::InvalidToken)?;
                 Some(account)
             }
