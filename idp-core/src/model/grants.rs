@@ -150,10 +150,12 @@ pub struct BearerState {
 }
 
 /// What presenting a refresh token found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RefreshRotation {
-    /// Valid and unused: it is now used and `new` is stored in its place.
-    Rotated(TokenFamily),
+    /// Valid and unused: it is now used and `new` is stored in its place. With the family's
+    /// account as it is now (None if deleted), read in the same call: the caller checks its
+    /// status and puts its claims in the new tokens.
+    Rotated(TokenFamily, Option<Box<Account>>),
     /// Already used: a stolen copy or a replay. The family is now revoked.
     Reused { family_id: Uuid },
     /// Unknown, expired, or of a revoked family. Nothing changed.

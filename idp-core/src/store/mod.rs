@@ -249,7 +249,8 @@ pub trait Store: Send + Sync + 'static {
     /// - unknown digest: Invalid; family of another client: OtherClient; nothing changes;
     /// - token expired at `at`, or family revoked: Invalid, nothing changes;
     /// - token already used: the family is revoked (at `at`) and Reused is returned;
-    /// - otherwise: the token is marked used at `at`, `next` is stored, Rotated(family).
+    /// - otherwise: the token is marked used at `at`, `next` is stored, Rotated(family,
+    ///   the family's account).
     async fn rotate_refresh(
         &self,
         token_digest: &str,

@@ -349,12 +349,12 @@ pub(super) async fn rotate_refresh(
     let mut c = s.conn().await?;
     // The usual case in one statement, so one round trip and one commit: mark the presented
     // token used if it is still unused, unexpired and in a live family of the presenting
-    // client, and add `next` to that
-    // family. The UPDATE locks the token's row; a concurrent rotation of the same token waits
+    // client, add `next` to that family, and read the family's account. The UPDATE locks the token's row; a concurrent rotation of the same token waits
     // for it, re-checks `used_at IS NULL` against the winner's commit and matches nothing.
     let rotated = query_opt(
         &c,
-        "WITH used AS ( \
+        concat!(
+            "WITH used AS ( \
            UPDATE refresh_tokens t SET used_at = $2 FROM token_families f \
            WHERE t.token_digest = $1 AND f.id = t.family_id AND t.used_at IS NULL \
              AND t.expires_at > $2 AND f.revoked_at IS NULL AND f.client_id = $6 \
@@ -364,7 +364,10 @@ pub(super) async fn rotate_refresh(
          added AS ( \
            INSERT INTO refresh_tokens (token_digest, family_id, created_at, expires_at) \
            SELECT $3, f_id, $4, $5 FROM used) \
-         SELECT * FROM used",
+         SELECT used.*, a.* FROM used LEFT JOIN (SELECT ",
+            account_cols!(),
+            " FROM accounts) a ON a.id = used.f_account_id"
+        ),
         &[
             &digest,
             &at,
@@ -376,7 +379,9 @@ pub(super) async fn rotate_refresh(
     )
     .await?;
     if let Some(row) = rotated {
-        return Ok(RefreshRotation::Rotated(family(&row)?));
+        let found: Option<Uuid> = get(&row, "id")?;
+        let account = found.map(|_| account(&row).map(Box::new)).transpose()?;
+        return Ok(RefreshRotation::Rotated(family(&row)?, account));
     }
     // Unknown, another client's, expired, revoked or already used: find out which under a lock, so that a reuse
     // revokes the family exactly once.
@@ -422,8 +427,15 @@ pub(super) async fn rotate_refresh(
     .await?;
     // `next` joins the presented token's family, whatever family id the caller put in it.
     insert_token(&tx, next, fam.id).await?;
+    let row = query_opt(
+        &tx,
+        concat!("SELECT ", account_cols!(), " FROM accounts WHERE id = $1"),
+        &[&fam.account_id],
+    )
+    .await?;
+    let account = row.map(|r| account(&r).map(Box::new)).transpose()?;
     tx.commit().await.map_err(pg)?;
-    Ok(RefreshRotation::Rotated(fam))
+    Ok(RefreshRotation::Rotated(fam, account))
 }
 
 pub(super) async fn refresh_token(

@@ -112,7 +112,8 @@ pub(super) fn rotate(
     // The successor joins the presented token's family whatever `next.family_id` says: a
     // token can never move a grant into another family.
     insert_token(c, next, family.id)?;
-    Ok(RefreshRotation::Rotated(family))
+    let account = super::accounts::by_id(c, family.account_id)?.map(Box::new);
+    Ok(RefreshRotation::Rotated(family, account))
 }
 
 pub(super) fn by_id(c: &Connection, id: Uuid) -> DbResult<Option<TokenFamily>> {

@@ -531,7 +531,7 @@ async fn rotate_then_reuse_revokes_family(store: Arc<dyn Store>) {
             .rotate_refresh(&first.token_digest, &f.web.id, &next, t1)
             .await
             .unwrap(),
-        RefreshRotation::Rotated(fam.clone())
+        RefreshRotation::Rotated(fam.clone(), Some(Box::new(f.alice.clone())))
     );
     let used = RefreshToken {
         used_at: Some(t1),
@@ -625,7 +625,7 @@ async fn rotate_rejects_expired_unknown_and_revoked(store: Arc<dyn Store>) {
             .rotate_refresh(&old.token_digest, &f.web.id, &next, at + secs(1))
             .await
             .unwrap(),
-        RefreshRotation::Rotated(fam)
+        RefreshRotation::Rotated(fam, Some(Box::new(f.alice.clone())))
     );
 
     // Presented by another client: OtherClient, nothing changes, even for a used token (no
@@ -654,7 +654,7 @@ async fn rotate_rejects_expired_unknown_and_revoked(store: Arc<dyn Store>) {
             .rotate_refresh(&first3.token_digest, &f.web.id, &next3, at + secs(1))
             .await
             .unwrap(),
-        RefreshRotation::Rotated(_)
+        RefreshRotation::Rotated(_, Some(_))
     ));
     let replayed = refresh(fam3.id, 3600);
     assert_eq!(
@@ -709,8 +709,9 @@ async fn concurrent_rotate_one_winner(store: Arc<dyn Store>) {
     for r in futures::future::join_all(tasks).await {
         let (next, result) = r.expect("task panicked");
         match result.expect("rotate_refresh") {
-            RefreshRotation::Rotated(got) => {
+            RefreshRotation::Rotated(got, account) => {
                 assert_eq!(got.id, fam.id);
+                assert_eq!(account.map(|a| a.id), Some(f.alice.id));
                 rotated.push(next.clone());
             }
             RefreshRotation::Reused { family_id } => {
@@ -936,7 +937,7 @@ async fn purge_expired_removes_only_expired(store: Arc<dyn Store>) {
             .rotate_refresh(&old_token.token_digest, &f.web.id, &live_token, at)
             .await
             .unwrap(),
-        RefreshRotation::Rotated(_)
+        RefreshRotation::Rotated(..)
     ));
     let lone = family(&f, &f.bob, &f.web);
     let lone_token = refresh(lone.id, 30);

@@ -69,8 +69,8 @@ impl Tokens {
             .store
             .rotate_refresh(&digest, &client.id, &next, at)
             .await?;
-        let family = match rotated {
-            RefreshRotation::Rotated(f) => f,
+        let (family, account) = match rotated {
+            RefreshRotation::Rotated(f, a) => (f, a),
             RefreshRotation::OtherClient => return Err(other_client()),
             RefreshRotation::Reused { .. } => {
                 return Err(Error::InvalidGrant(
@@ -84,8 +84,8 @@ impl Tokens {
             }
         };
         // A locked or disabled account keeps nothing it was given.
-        let account = match self.idp.account(family.account_id).await {
-            Ok(a) if ensure_active(&a).is_ok() => a,
+        let account = match account {
+            Some(a) if ensure_active(&a).is_ok() => *a,
             _ => {
                 self.idp.store.revoke_family(family.id, at).await?;
                 return Err(Error::InvalidGrant("account is not active".into()));
