@@ -7,6 +7,7 @@
 mod accounts;
 mod audit;
 mod challenges;
+mod checkpoint;
 mod clients;
 mod codec;
 mod codes;
