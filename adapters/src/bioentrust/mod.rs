@@ -80,7 +80,7 @@ impl BioState {
         self.tokens.idp()
     }
 
-    /// The surface's app client (read per request: an operator's change applies at once).
+    /// The surface's app client (clients never change once created; the core remembers them).
     async fn client(&self) -> Result<AppClient, Error> {
         self.idp().client(CLIENT_ID).await
     }
