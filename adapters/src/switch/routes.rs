@@ -106,10 +106,9 @@ pub async fn login(
             },
         }
     };
-    let (_, account) = s
-        .tokens
-        .account_bearer(&tokens.access_token, client.tenant_id)
-        .await
+    let account = tokens
+        .account
+        .ok_or_else(|| Error::Internal("signed-in tokens without their account".into()))
         .map_err(at(op))?;
     let data = session(&s, &account, tokens.access_token)
         .await

@@ -532,6 +532,17 @@ impl Idp {
     /// first, then a factor the account chose, then what the tenant's policy requires.
     pub async fn second_factor(&self, account: &Account) -> Result<Option<FactorKind>> {
         let factors = self.store.factors(account.id).await?;
+        self.second_factor_of(account, &factors, None).await
+    }
+
+    /// [`Idp::second_factor`] for an account whose `factors` (and whether it has a PIN, when
+    /// known) the caller has read already.
+    pub(crate) async fn second_factor_of(
+        &self,
+        account: &Account,
+        factors: &[Factor],
+        pin_set: Option<bool>,
+    ) -> Result<Option<FactorKind>> {
         if factors
             .iter()
             .any(|f| f.kind == FactorKind::Totp && f.confirmed)
@@ -546,7 +557,13 @@ impl Idp {
         }
         let tenant = self.tenant_by_id(account.tenant_id).await?;
         let has_pin = || async {
-            matches!(self.store.account_secrets(account.id).await, Ok(Some(s)) if s.pin_hash.is_some())
+            match pin_set {
+                Some(known) => known,
+                None => matches!(
+                    self.store.account_secrets(account.id).await,
+                    Ok(Some(s)) if s.pin_hash.is_some()
+                ),
+            }
         };
         Ok(match tenant.settings.mfa_policy {
             MfaPolicy::None => None,

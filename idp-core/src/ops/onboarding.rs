@@ -276,7 +276,9 @@ impl Idp {
             totp_enrolled: factors
                 .iter()
                 .any(|f| f.kind == FactorKind::Totp && f.confirmed),
-            second_factor: self.second_factor(account).await?,
+            second_factor: self
+                .second_factor_of(account, &factors, Some(pin_set))
+                .await?,
             question_ids: self
                 .store
                 .list_answers(account.id)

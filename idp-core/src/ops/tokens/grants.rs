@@ -148,6 +148,7 @@ impl Tokens {
             refresh_token: None,
             id_token: None,
             scope,
+            account: None,
         })
     }
 }

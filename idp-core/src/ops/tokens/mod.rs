@@ -76,6 +76,10 @@ pub struct TokenSet {
     pub id_token: Option<String>,
     /// Space-separated granted scopes.
     pub scope: String,
+    /// The account the tokens were issued to, as read (and found active) at issuance; None for
+    /// a client's own token. For surfaces whose answer describes the user, so they need not
+    /// look it up again.
+    pub account: Option<Box<Account>>,
 }
 
 /// How many verified access tokens [`Tokens`] remembers (a few MB at most).
@@ -184,6 +188,7 @@ impl Tokens {
             refresh_token,
             id_token,
             scope: family.scope.clone(),
+            account: Some(Box::new(account.clone())),
         })
     }
 
