@@ -25,7 +25,7 @@ use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 use super::error::DbResult;
-use super::pool::lock;
+use super::pool::{BUSY_TIMEOUT, lock};
 
 /// When the checkpointer works.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +47,8 @@ impl Policy {
         restart_at_most_every: Duration::from_secs(2),
     };
 }
+/// How long step 2 waits for readers of old frames before it gives up for this round.
+const RESTART_WAIT: Duration = Duration::from_millis(50);
 /// A WAL file that grew larger than this (a burst, a long read) is cut back to it when reset.
 pub(super) const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
@@ -101,9 +103,17 @@ fn restart(runtime: &tokio::runtime::Handle, writer: &Mutex<Connection>, gate: &
     let Ok(_turn) = runtime.block_on(gate.clone().acquire_owned()) else {
         return; // the pool is closing
     };
-    // Waits (busy timeout) for readers still reading frames to finish: point look-ups, quick.
-    let done = lock(writer).query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
-    if let Err(e) = done {
+    let conn = lock(writer);
+    // It waits for readers still reading old frames to finish. Point look-ups take
+    // microseconds, but a long read must not hold every write up: after RESTART_WAIT this round
+    // gives up (the WAL keeps its frames, readers still find them) and a later one tries again.
+    let waited = conn
+        .busy_timeout(RESTART_WAIT)
+        .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())));
+    if let Err(e) = waited {
         tracing::warn!(error = %e, "SQLite WAL restart failed");
+    }
+    if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
+        tracing::warn!(error = %e, "SQLite busy timeout not restored on the writer");
     }
 }
