@@ -14,7 +14,7 @@ use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use super::error::{corrupt, pg};
-use super::rows::{account, account_cols, get};
+use super::rows::{account, account_cols, get, joined_account};
 use super::{PostgresStore, execute, query, query_one, query_opt};
 
 macro_rules! key_cols {
@@ -349,8 +349,9 @@ pub(super) async fn rotate_refresh(
     let mut c = s.conn().await?;
     // The usual case in one statement, so one round trip and one commit: mark the presented
     // token used if it is still unused, unexpired and in a live family of the presenting
-    // client, add `next` to that family, and read the family's account. The UPDATE locks the token's row; a concurrent rotation of the same token waits
-    // for it, re-checks `used_at IS NULL` against the winner's commit and matches nothing.
+    // client, add `next` to that family, and read the family's account. The UPDATE locks the
+    // token's row; a concurrent rotation of the same token waits for it, re-checks
+    // `used_at IS NULL` against the winner's commit and matches nothing.
     let rotated = query_opt(
         &c,
         concat!(
@@ -379,12 +380,11 @@ pub(super) async fn rotate_refresh(
     )
     .await?;
     if let Some(row) = rotated {
-        let found: Option<Uuid> = get(&row, "id")?;
-        let account = found.map(|_| account(&row).map(Box::new)).transpose()?;
+        let account = joined_account(&row)?.map(Box::new);
         return Ok(RefreshRotation::Rotated(family(&row)?, account));
     }
-    // Unknown, another client's, expired, revoked or already used: find out which under a lock, so that a reuse
-    // revokes the family exactly once.
+    // Unknown, another client's, expired, revoked or already used: find out which under a
+    // lock, so that a reuse revokes the family exactly once.
     let tx = c.transaction().await.map_err(pg)?;
     // Locks the token and its family: a concurrent rotation of the same token waits here and
     // then reads the rows as the winner left them (used token, possibly revoked family).
@@ -521,20 +521,11 @@ pub(super) async fn access_token_revoked(
     jti: &str,
     family_id: Option<Uuid>,
 ) -> StoreResult<bool> {
-    let c = s.conn().await?;
-    let row = query_one(
-        &c,
-        "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) \
-             OR EXISTS (SELECT 1 FROM token_families \
-                        WHERE id = $2::uuid AND revoked_at IS NOT NULL) AS revoked",
-        &[&jti, &family_id],
-    )
-    .await?;
-    get(&row, "revoked")
+    Ok(bearer_state(s, jti, family_id, None).await?.revoked)
 }
 
-/// [`access_token_revoked`] and the account in one statement: checking a bearer token is one
-/// round trip.
+/// Revocation of `jti` or its family, and the account, in one statement: checking a bearer
+/// token is one round trip.
 pub(super) async fn bearer_state(
     s: &PostgresStore,
     jti: &str,
@@ -556,10 +547,9 @@ pub(super) async fn bearer_state(
         &[&jti, &family_id, &account_id],
     )
     .await?;
-    let found: Option<Uuid> = get(&row, "id")?;
     Ok(BearerState {
         revoked: get(&row, "revoked")?,
-        account: found.map(|_| account(&row)).transpose()?,
+        account: joined_account(&row)?,
     })
 }
 

@@ -5,6 +5,7 @@ use idp_core::model::*;
 use idp_core::store::StoreResult;
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, Json};
+use uuid::Uuid;
 
 use super::error::{corrupt, pg};
 
@@ -61,6 +62,12 @@ pub(crate) fn tenant(row: &Row) -> StoreResult<Tenant> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
+}
+
+/// The account columns of a row that LEFT JOINed them: None when no account matched.
+pub(crate) fn joined_account(row: &Row) -> StoreResult<Option<Account>> {
+    let id: Option<Uuid> = get(row, "id")?;
+    id.map(|_| account(row)).transpose()
 }
 
 pub(crate) fn account(row: &Row) -> StoreResult<Account> {
