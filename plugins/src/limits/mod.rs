@@ -26,11 +26,16 @@
 //!   bounds guessing to `limit` per window on average, which is what brute-force throttling
 //!   needs.
 //!
+//! Redis leases large budgets to each replica in slices (`lease`), so that a busy client does
+//! not cost a round trip per request; budgets under 128 hits (every brute-force budget) are
+//! counted hit by hit.
+//!
 //! # Failure
 //!
 //! Every failure of the shared store is [`LimitError::Unavailable`]; nothing here panics.
 //! Callers fail closed for authentication.
 
+mod lease;
 mod memory;
 mod redis;
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The Redis limiter: one count per key in Redis, shared by every replica.
 //!
-//! A hit is ONE Lua script ([`HIT_SCRIPT`]), which Redis runs atomically: it increments the
-//! key, gives it its expiry when it has none (the first hit of a window), and returns whether
-//! the hit is allowed, the count and the milliseconds left in the window. Parallel hits from any
+//! A hit is ONE Lua script ([`HIT_SCRIPT`]), which Redis runs atomically: it adds the hit (or,
+//! for a large budget, a slice of hits leased to this replica: see [`super::lease`]) to the
+//! key's count, gives the key its expiry when it has none (the first hit of a window), and
+//! returns how many hits are granted, the count and the milliseconds left in the window.
+//! Parallel hits from any
 //! number of replicas therefore never both see the same count, and the window runs on Redis's
 //! clock, so the replicas' clocks do not matter. Keys are `prefix + key` (by default
 //! `idp:lim:` + key), one Redis key per limiter key, so the script also works on a cluster.
@@ -15,6 +17,7 @@
 //! sent by hash (`EVALSHA`) and reloaded when a restarted Redis no longer knows it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -22,26 +25,31 @@ use ::redis::{AsyncCommands, Client, RedisError, Script};
 use async_trait::async_trait;
 use idp_core::limits::{Decision, LimitError, Limiter};
 
+use super::lease::{self, Leases, Spent};
+
 /// The prefix of every key the limiter writes, unless [`RedisOptions::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "idp:lim:";
 /// How long one call may take, connecting included, before it fails with
 /// [`LimitError::Unavailable`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// KEYS[1] = the key; ARGV[1] = the window in ms; ARGV[2] = the limit.
-/// Returns {allowed (0|1), count, ms left in the window}.
+/// KEYS[1] = the key; ARGV[1] = the window in ms; ARGV[2] = the limit; ARGV[3] = the hits
+/// wanted (1, or a lease's slice). Grants what is left of the budget, at most the hits wanted,
+/// and adds them to the count; a refused hit adds one (it is an attempt all the same).
+/// Returns {hits granted (0 = refused), count after, ms left in the window}.
 pub(crate) const HIT_SCRIPT: &str = r"
-local count = redis.call('INCR', KEYS[1])
+local before = tonumber(redis.call('GET', KEYS[1]) or '0')
+local granted = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) - before)
+if granted < 0 then
+  granted = 0
+end
+local count = redis.call('INCRBY', KEYS[1], math.max(granted, 1))
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
-local allowed = 0
-if count <= tonumber(ARGV[2]) then
-  allowed = 1
-end
-return {allowed, count, ttl}
+return {granted, count, ttl}
 ";
 
 /// How a [`RedisLimiter`] names its keys and how long it waits.
@@ -69,6 +77,8 @@ pub struct RedisLimiter {
     script: Script,
     prefix: String,
     timeout: Duration,
+    /// Slices of large budgets this replica holds; shared by the clones of one limiter.
+    leases: Arc<Leases>,
 }
 
 /// Not derived: the connection's `Debug` shows the connection info, password included.
@@ -78,6 +88,21 @@ impl fmt::Debug for RedisLimiter {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+fn decision(spent: Spent) -> Decision {
+    match spent {
+        Spent::Allowed { count } => Decision {
+            allowed: true,
+            count,
+            retry_after: None,
+        },
+        Spent::Refused { count, retry_after } => Decision {
+            allowed: false,
+            count,
+            retry_after: Some(retry_after.max(Duration::from_millis(1))),
+        },
     }
 }
 
@@ -133,6 +158,7 @@ impl RedisLimiter {
             script: Script::new(HIT_SCRIPT),
             prefix: options.prefix,
             timeout: options.timeout,
+            leases: Arc::default(),
         })
     }
 
@@ -165,24 +191,48 @@ impl Limiter for RedisLimiter {
         let window_ms = u64::try_from(window.as_millis())
             .unwrap_or(u64::MAX)
             .clamp(1, i64::MAX as u64);
+        let key = self.key(key);
+        let slice = lease::slice(limit);
+        let _refill_turn = if slice > 1 {
+            if let Some(spent) = self.leases.spend(&key, limit) {
+                return Ok(decision(spent));
+            }
+            let turn = self.leases.refill_turn(&key).await;
+            if let Some(spent) = self.leases.spend(&key, limit) {
+                return Ok(decision(spent));
+            }
+            Some(turn)
+        } else {
+            None
+        };
         let mut conn = self.conn.clone();
-        let mut invocation = self.script.key(self.key(key));
-        invocation.arg(window_ms).arg(limit);
-        let (allowed, count, ttl_ms): (i64, i64, i64) =
+        let mut invocation = self.script.key(&key);
+        invocation.arg(window_ms).arg(limit).arg(slice);
+        let (granted, count_after, ttl_ms): (i64, i64, i64) =
             self.bounded(invocation.invoke_async(&mut conn)).await?;
-        let allowed = allowed == 1;
+        let granted = u32::try_from(granted.clamp(0, i64::from(slice))).unwrap_or(0);
+        // This hit is the first of those added to the count.
+        let count =
+            u32::try_from((count_after - i64::from(granted.max(1)) + 1).max(0)).unwrap_or(u32::MAX);
+        let window_left =
+            Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0).clamp(1, window_ms));
+        let allowed = granted > 0;
+        if slice > 1 {
+            self.leases.keep(&key, limit, granted, count, window_left);
+        }
         Ok(Decision {
             allowed,
-            count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
-            retry_after: (!allowed).then(|| {
-                Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0).clamp(1, window_ms))
-            }),
+            count,
+            retry_after: (!allowed).then_some(window_left),
         })
     }
 
+    /// Clears the shared count and this replica's slice (other replicas' slices of the window
+    /// stay theirs: resets serve failure counts, whose budgets are too small to be leased).
     async fn reset(&self, key: &str) -> Result<(), LimitError> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
+        self.leases.forget(&key);
         self.bounded(conn.del::<_, ()>(key)).await
     }
 

@@ -305,6 +305,94 @@ async fn redis_replicas_share_one_count() {
     );
 }
 
+/// A budget of 6,400 is leased in slices of 100: the first hit reserves 100 in Redis, the next
+/// 99 cost no round trip (the shared count stays at 100), the 101st reserves the next slice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_large_budgets_are_leased_in_slices() {
+    let Some(url) = redis_url() else { return };
+    let limiter = redis_at(&url, &test_prefix()).await;
+    let window = Duration::from_secs(30);
+    for n in 1..=100 {
+        assert_eq!(
+            limiter.hit("client:rs", 6400, window).await.unwrap(),
+            allowed(n)
+        );
+        assert_eq!(limiter.peek("client:rs").await.unwrap(), 100, "hit {n}");
+    }
+    assert_eq!(
+        limiter.hit("client:rs", 6400, window).await.unwrap(),
+        allowed(101)
+    );
+    assert_eq!(limiter.peek("client:rs").await.unwrap(), 200);
+    // A reset forgets this replica's slice along with the shared count.
+    limiter.reset("client:rs").await.unwrap();
+    assert_eq!(
+        limiter.hit("client:rs", 6400, window).await.unwrap(),
+        allowed(1)
+    );
+}
+
+/// Two replicas spend a leased budget (640: slices of 10) at once: never more than the budget
+/// passes, and at most each replica's unspent slice (9 hits) is lost to the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_leased_budget_is_never_exceeded_across_replicas() {
+    let Some(url) = redis_url() else { return };
+    let prefix = test_prefix();
+    let a: Arc<dyn Limiter> = Arc::new(redis_at(&url, &prefix).await);
+    let b: Arc<dyn Limiter> = Arc::new(redis_at(&url, &prefix).await);
+    let decisions = hit_concurrently(&[a.clone(), b.clone()], "client:web", 1000, 640).await;
+    let passed = decisions.iter().filter(|d| d.allowed).count();
+    assert!(
+        (640 - 2 * 9..=640).contains(&passed),
+        "{passed} of 1000 hits passed a budget of 640"
+    );
+    for d in &decisions {
+        assert_eq!(d.allowed, d.retry_after.is_none(), "{d:?}");
+    }
+    // Refused, on either replica, until the window ends.
+    assert!(
+        !a.hit("client:web", 640, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        !b.hit("client:web", 640, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .allowed
+    );
+}
+
+/// A slice is spent only inside the window it was taken from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_lease_ends_with_its_window() {
+    let Some(url) = redis_url() else { return };
+    let limiter = redis_at(&url, &test_prefix()).await;
+    let window = Duration::from_millis(400);
+    for n in 1..=640 {
+        assert_eq!(
+            limiter.hit("client:w", 640, window).await.unwrap(),
+            allowed(n)
+        );
+    }
+    let refused = limiter.hit("client:w", 640, window).await.unwrap();
+    assert!(!refused.allowed, "{refused:?}");
+    tokio::time::sleep(refused.retry_after.unwrap() + Duration::from_millis(50)).await;
+    // A new window: the first hit takes a new slice, and its rest is spent locally.
+    assert_eq!(
+        limiter.hit("client:w", 640, window).await.unwrap(),
+        allowed(1)
+    );
+    assert_eq!(limiter.peek("client:w").await.unwrap(), 10);
+    // A slice taken just before its window ends is not spent after it.
+    tokio::time::sleep(window + Duration::from_millis(50)).await;
+    assert_eq!(
+        limiter.hit("client:w", 640, window).await.unwrap(),
+        allowed(1)
+    );
+}
+
 #[tokio::test]
 async fn redis_from_config_with_url() {
     let Some(url) = redis_url() else { return };
