@@ -29,6 +29,18 @@ pub trait Limiter: Send + Sync + 'static {
     /// attempts fall in the current `window`. The count is taken *before* the caller does any
     /// expensive check, so parallel attempts cannot slip past the limit.
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError>;
+    /// [`Limiter::hit`] for a quota (a client's requests), not a brute-force budget: never more
+    /// than `limit` hits pass in a window either, but an implementation may reserve hits ahead
+    /// (the Redis one leases large budgets to each replica in slices), so the count is
+    /// approximate and a replica may be refused a little before the budget is spent.
+    async fn hit_quota(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<Decision, LimitError> {
+        self.hit(key, limit, window).await
+    }
     /// Forgets `key` (e.g. failures after a successful sign-in).
     async fn reset(&self, key: &str) -> Result<(), LimitError>;
     /// Attempts counted under `key` in its current window, without counting one.

@@ -35,7 +35,13 @@ impl Idp {
             }
             Throttle::Client(id) => (format!("rate:client:{id}"), s.rate_per_client),
         };
-        let d = self.services.limiter.hit(&key, limit, MINUTE).await?;
+        let limiter = &self.services.limiter;
+        let d = match who {
+            // A client's budget is a quota on legitimate traffic (client secrets are too long
+            // to guess): it may be leased. Every other one bounds guessing and stays exact.
+            Throttle::Client(_) => limiter.hit_quota(&key, limit, MINUTE).await?,
+            _ => limiter.hit(&key, limit, MINUTE).await?,
+        };
         if d.allowed {
             Ok(())
         } else {

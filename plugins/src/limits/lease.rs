@@ -1,8 +1,10 @@
-//! Leases on large budgets, so that a busy client does not cost a Redis round trip per request.
+//! Leases on large quotas, so that a busy client does not cost a Redis round trip per request.
 //!
-//! A brute-force budget is small (tens of attempts a minute) and every attempt is counted in
-//! Redis, exactly. A large budget (an app client's token requests, 600 a minute by default) is
-//! spent by legitimate traffic at hundreds of requests a second, and a round trip per request
+//! A brute-force budget ([`Limiter::hit`](idp_core::limits::Limiter::hit): per IP, account,
+//! login) bounds guessing, and every attempt is counted in Redis, exactly, however large it is
+//! configured. A quota ([`Limiter::hit_quota`](idp_core::limits::Limiter::hit_quota): an app
+//! client's token requests, 600 a minute by default) is spent by legitimate traffic at hundreds
+//! of requests a second, and a round trip per request
 //! then costs more than the request itself (measured: introspection on PostgreSQL + Redis ran
 //! 15% faster, client_credentials 24%, without the per-request call). So a replica takes such a
 //! budget from Redis in slices of [`slice`] hits: one script reserves up to a slice in the
@@ -20,7 +22,7 @@
 //!   of refused attempts), so a flood of refused requests costs no round trips either;
 //! - [`Limiter::peek`](idp_core::limits::Limiter::peek) counts reserved hits as spent, and the
 //!   count of a hit is its replica's view (unique per replica, not across replicas);
-//! - budgets of fewer than `2 × DIVISOR` hits get slices of one: exactly as before.
+//! - quotas of fewer than `2 × DIVISOR` hits get slices of one: counted exactly.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};

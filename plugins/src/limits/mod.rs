@@ -26,9 +26,10 @@
 //!   bounds guessing to `limit` per window on average, which is what brute-force throttling
 //!   needs.
 //!
-//! Redis leases large budgets to each replica in slices (`lease`), so that a busy client does
-//! not cost a round trip per request; budgets under 128 hits (every brute-force budget) are
-//! counted hit by hit.
+//! Redis leases large quotas ([`Limiter::hit_quota`]: a client's requests) to each replica in
+//! slices (`lease`), so that a busy client does not cost a round trip per request; brute-force
+//! budgets ([`Limiter::hit`]) and quotas under 128 hits are counted hit by hit. The in-process
+//! limiter counts every hit exactly.
 //!
 //! # Failure
 //!

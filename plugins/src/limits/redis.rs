@@ -1,7 +1,7 @@
 //! The Redis limiter: one count per key in Redis, shared by every replica.
 //!
 //! A hit is ONE Lua script ([`HIT_SCRIPT`]), which Redis runs atomically: it adds the hit (or,
-//! for a large budget, a slice of hits leased to this replica: see [`super::lease`]) to the
+//! for a large quota, a slice of hits leased to this replica: see [`super::lease`]) to the
 //! key's count, gives the key its expiry when it has none (the first hit of a window), and
 //! returns how many hits are granted, the count and the milliseconds left in the window.
 //! Parallel hits from any
@@ -185,50 +185,73 @@ impl RedisLimiter {
     }
 }
 
-#[async_trait]
-impl Limiter for RedisLimiter {
-    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError> {
+impl RedisLimiter {
+    /// Runs [`HIT_SCRIPT`] for `want` hits on the full `key`: the decision for the first of
+    /// them, and (hits granted, time left in the window).
+    async fn count(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        want: u32,
+    ) -> Result<(Decision, (u32, Duration)), LimitError> {
         let window_ms = u64::try_from(window.as_millis())
             .unwrap_or(u64::MAX)
             .clamp(1, i64::MAX as u64);
-        let key = self.key(key);
-        let slice = lease::slice(limit);
-        let _refill_turn = if slice > 1 {
-            if let Some(spent) = self.leases.spend(&key, limit) {
-                return Ok(decision(spent));
-            }
-            let turn = self.leases.refill_turn(&key).await;
-            if let Some(spent) = self.leases.spend(&key, limit) {
-                return Ok(decision(spent));
-            }
-            Some(turn)
-        } else {
-            None
-        };
         let mut conn = self.conn.clone();
-        let mut invocation = self.script.key(&key);
-        invocation.arg(window_ms).arg(limit).arg(slice);
+        let mut invocation = self.script.key(key);
+        invocation.arg(window_ms).arg(limit).arg(want);
         let (granted, count_after, ttl_ms): (i64, i64, i64) =
             self.bounded(invocation.invoke_async(&mut conn)).await?;
-        let granted = u32::try_from(granted.clamp(0, i64::from(slice))).unwrap_or(0);
+        let granted = u32::try_from(granted.clamp(0, i64::from(want))).unwrap_or(0);
         // This hit is the first of those added to the count.
         let count =
             u32::try_from((count_after - i64::from(granted.max(1)) + 1).max(0)).unwrap_or(u32::MAX);
         let window_left =
             Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0).clamp(1, window_ms));
         let allowed = granted > 0;
-        if slice > 1 {
-            self.leases.keep(&key, limit, granted, count, window_left);
-        }
-        Ok(Decision {
+        let decision = Decision {
             allowed,
             count,
             retry_after: (!allowed).then_some(window_left),
-        })
+        };
+        Ok((decision, (granted, window_left)))
+    }
+}
+
+#[async_trait]
+impl Limiter for RedisLimiter {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError> {
+        let (decision, _) = self.count(&self.key(key), limit, window, 1).await?;
+        Ok(decision)
+    }
+
+    async fn hit_quota(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<Decision, LimitError> {
+        let key = self.key(key);
+        let slice = lease::slice(limit);
+        if slice == 1 {
+            return Ok(self.count(&key, limit, window, 1).await?.0);
+        }
+        if let Some(spent) = self.leases.spend(&key, limit) {
+            return Ok(decision(spent));
+        }
+        let _turn = self.leases.refill_turn(&key).await;
+        if let Some(spent) = self.leases.spend(&key, limit) {
+            return Ok(decision(spent));
+        }
+        let (decision, (granted, window_left)) = self.count(&key, limit, window, slice).await?;
+        self.leases
+            .keep(&key, limit, granted, decision.count, window_left);
+        Ok(decision)
     }
 
     /// Clears the shared count and this replica's slice (other replicas' slices of the window
-    /// stay theirs: resets serve failure counts, whose budgets are too small to be leased).
+    /// stay theirs: resets serve failure counts, which are never leased).
     async fn reset(&self, key: &str) -> Result<(), LimitError> {
         let mut conn = self.conn.clone();
         let key = self.key(key);

@@ -180,7 +180,7 @@ async fn keys_are_independent(limiter: Arc<dyn Limiter>) {
 
 /// 200 hits at once, limit 50: exactly 50 allowed, and every count from 1 to 200 seen once.
 async fn concurrent_hits_count_atomically(limiter: Arc<dyn Limiter>) {
-    let decisions = hit_concurrently(std::slice::from_ref(&limiter), "burst", 200, 50).await;
+    let decisions = hit_concurrently(std::slice::from_ref(&limiter), "burst", 200, 50, false).await;
     check_burst(&decisions, 200, 50);
     assert_eq!(limiter.peek("burst").await.unwrap(), 200);
 }
@@ -199,12 +199,14 @@ async fn ping_answers(limiter: Arc<dyn Limiter>) {
     limiter.ping().await.unwrap();
 }
 
-/// `total` hits on `key` spread round-robin over `limiters`, all started before any finishes.
+/// `total` hits (quota hits when `quota`) on `key` spread round-robin over `limiters`, all
+/// started before any finishes.
 async fn hit_concurrently(
     limiters: &[Arc<dyn Limiter>],
     key: &str,
     total: usize,
     limit: u32,
+    quota: bool,
 ) -> Vec<Decision> {
     let barrier = Arc::new(tokio::sync::Barrier::new(total));
     let tasks: Vec<_> = (0..total)
@@ -214,7 +216,12 @@ async fn hit_concurrently(
             let key = key.to_owned();
             tokio::spawn(async move {
                 barrier.wait().await;
-                limiter.hit(&key, limit, Duration::from_secs(30)).await
+                let window = Duration::from_secs(30);
+                if quota {
+                    limiter.hit_quota(&key, limit, window).await
+                } else {
+                    limiter.hit(&key, limit, window).await
+                }
             })
         })
         .collect();
@@ -294,7 +301,7 @@ async fn redis_replicas_share_one_count() {
     let prefix = test_prefix();
     let a: Arc<dyn Limiter> = Arc::new(redis_at(&url, &prefix).await);
     let b: Arc<dyn Limiter> = Arc::new(redis_at(&url, &prefix).await);
-    let decisions = hit_concurrently(&[a.clone(), b.clone()], "shared", 200, 50).await;
+    let decisions = hit_concurrently(&[a.clone(), b.clone()], "shared", 200, 50, false).await;
     check_burst(&decisions, 200, 50);
     assert_eq!(a.peek("shared").await.unwrap(), 200);
     b.reset("shared").await.unwrap();
@@ -305,7 +312,7 @@ async fn redis_replicas_share_one_count() {
     );
 }
 
-/// A budget of 6,400 is leased in slices of 100: the first hit reserves 100 in Redis, the next
+/// A quota of 6,400 is leased in slices of 100: the first hit reserves 100 in Redis, the next
 /// 99 cost no round trip (the shared count stays at 100), the 101st reserves the next slice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_large_budgets_are_leased_in_slices() {
@@ -314,20 +321,20 @@ async fn redis_large_budgets_are_leased_in_slices() {
     let window = Duration::from_secs(30);
     for n in 1..=100 {
         assert_eq!(
-            limiter.hit("client:rs", 6400, window).await.unwrap(),
+            limiter.hit_quota("client:rs", 6400, window).await.unwrap(),
             allowed(n)
         );
         assert_eq!(limiter.peek("client:rs").await.unwrap(), 100, "hit {n}");
     }
     assert_eq!(
-        limiter.hit("client:rs", 6400, window).await.unwrap(),
+        limiter.hit_quota("client:rs", 6400, window).await.unwrap(),
         allowed(101)
     );
     assert_eq!(limiter.peek("client:rs").await.unwrap(), 200);
     // A reset forgets this replica's slice along with the shared count.
     limiter.reset("client:rs").await.unwrap();
     assert_eq!(
-        limiter.hit("client:rs", 6400, window).await.unwrap(),
+        limiter.hit_quota("client:rs", 6400, window).await.unwrap(),
         allowed(1)
     );
 }
@@ -340,7 +347,7 @@ async fn redis_leased_budget_is_never_exceeded_across_replicas() {
     let prefix = test_prefix();
     let a: Arc<dyn Limiter> = Arc::new(redis_at(&url, &prefix).await);
     let b: Arc<dyn Limiter> = Arc::new(redis_at(&url, &prefix).await);
-    let decisions = hit_concurrently(&[a.clone(), b.clone()], "client:web", 1000, 640).await;
+    let decisions = hit_concurrently(&[a.clone(), b.clone()], "client:web", 1000, 640, true).await;
     let passed = decisions.iter().filter(|d| d.allowed).count();
     assert!(
         (640 - 2 * 9..=640).contains(&passed),
@@ -351,13 +358,13 @@ async fn redis_leased_budget_is_never_exceeded_across_replicas() {
     }
     // Refused, on either replica, until the window ends.
     assert!(
-        !a.hit("client:web", 640, Duration::from_secs(30))
+        !a.hit_quota("client:web", 640, Duration::from_secs(30))
             .await
             .unwrap()
             .allowed
     );
     assert!(
-        !b.hit("client:web", 640, Duration::from_secs(30))
+        !b.hit_quota("client:web", 640, Duration::from_secs(30))
             .await
             .unwrap()
             .allowed
@@ -372,25 +379,42 @@ async fn redis_lease_ends_with_its_window() {
     let window = Duration::from_millis(400);
     for n in 1..=640 {
         assert_eq!(
-            limiter.hit("client:w", 640, window).await.unwrap(),
+            limiter.hit_quota("client:w", 640, window).await.unwrap(),
             allowed(n)
         );
     }
-    let refused = limiter.hit("client:w", 640, window).await.unwrap();
+    let refused = limiter.hit_quota("client:w", 640, window).await.unwrap();
     assert!(!refused.allowed, "{refused:?}");
     tokio::time::sleep(refused.retry_after.unwrap() + Duration::from_millis(50)).await;
     // A new window: the first hit takes a new slice, and its rest is spent locally.
     assert_eq!(
-        limiter.hit("client:w", 640, window).await.unwrap(),
+        limiter.hit_quota("client:w", 640, window).await.unwrap(),
         allowed(1)
     );
     assert_eq!(limiter.peek("client:w").await.unwrap(), 10);
     // A slice taken just before its window ends is not spent after it.
     tokio::time::sleep(window + Duration::from_millis(50)).await;
     assert_eq!(
-        limiter.hit("client:w", 640, window).await.unwrap(),
+        limiter.hit_quota("client:w", 640, window).await.unwrap(),
         allowed(1)
     );
+}
+
+/// A brute-force budget is never leased, however large: every hit is counted in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_brute_force_budgets_are_exact_however_large() {
+    let Some(url) = redis_url() else { return };
+    let limiter = redis_at(&url, &test_prefix()).await;
+    for n in 1..=5 {
+        assert_eq!(
+            limiter
+                .hit("ip:1", 1_000_000_000, Duration::from_secs(30))
+                .await
+                .unwrap(),
+            allowed(n)
+        );
+        assert_eq!(limiter.peek("ip:1").await.unwrap(), n);
+    }
 }
 
 #[tokio::test]
