@@ -91,6 +91,9 @@ impl Limiter for AllowAll {
             retry_after: None,
         })
     }
+    async fn hit_quota(&self, key: &str, limit: u32, w: Duration) -> Result<Decision, LimitError> {
+        self.hit(key, limit, w).await
+    }
     async fn reset(&self, _: &str) -> Result<(), LimitError> {
         Ok(())
     }

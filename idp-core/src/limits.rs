@@ -32,15 +32,14 @@ pub trait Limiter: Send + Sync + 'static {
     /// [`Limiter::hit`] for a quota (a client's requests), not a brute-force budget: never more
     /// than `limit` hits pass in a window either, but an implementation may reserve hits ahead
     /// (the Redis one leases large budgets to each replica in slices), so the count is
-    /// approximate and a replica may be refused a little before the budget is spent.
+    /// approximate and a replica may be refused a little before the budget is spent. No default
+    /// body: a wrapper that forgot to pass it on would silently count quotas hit by hit.
     async fn hit_quota(
         &self,
         key: &str,
         limit: u32,
         window: Duration,
-    ) -> Result<Decision, LimitError> {
-        self.hit(key, limit, window).await
-    }
+    ) -> Result<Decision, LimitError>;
     /// Forgets `key` (e.g. failures after a successful sign-in).
     async fn reset(&self, key: &str) -> Result<(), LimitError>;
     /// Attempts counted under `key` in its current window, without counting one.

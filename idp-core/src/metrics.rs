@@ -84,6 +84,18 @@ impl<L: Limiter + ?Sized> Limiter for TimedLimiter<L> {
         out
     }
 
+    async fn hit_quota(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<Decision, LimitError> {
+        let started = Instant::now();
+        let out = self.inner.hit_quota(key, limit, window).await;
+        self.record("hit_quota", started);
+        out
+    }
+
     async fn reset(&self, key: &str) -> Result<(), LimitError> {
         let started = Instant::now();
         let out = self.inner.reset(key).await;

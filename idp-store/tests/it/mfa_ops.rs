@@ -28,6 +28,7 @@ store_tests!(
     unlock_link_does_not_enable_a_disabled_account,
     lock_expires_when_the_policy_says_so,
     rate_limits_per_ip_account_and_client,
+    only_client_budgets_are_quotas,
     limiter_outage_fails_closed,
     second_factor_policy,
 );
@@ -464,12 +465,87 @@ async fn rate_limits_per_ip_account_and_client(store: Arc<dyn Store>) {
     ));
 }
 
+/// Records which kind of hit each key got, and allows everything.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<(&'static str, String)>>);
+
+impl Recording {
+    fn record(&self, kind: &'static str, key: &str) -> Result<Decision, LimitError> {
+        let mut calls = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        calls.push((kind, key.to_owned()));
+        Ok(Decision {
+            allowed: true,
+            count: 1,
+            retry_after: None,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Limiter for Recording {
+    async fn hit(&self, key: &str, _: u32, _: Duration) -> Result<Decision, LimitError> {
+        self.record("hit", key)
+    }
+    async fn hit_quota(&self, key: &str, _: u32, _: Duration) -> Result<Decision, LimitError> {
+        self.record("quota", key)
+    }
+    async fn reset(&self, _: &str) -> Result<(), LimitError> {
+        Ok(())
+    }
+    async fn peek(&self, _: &str) -> Result<u32, LimitError> {
+        Ok(0)
+    }
+    async fn ping(&self) -> Result<(), LimitError> {
+        Ok(())
+    }
+}
+
+/// Only an app client's budget may be leased (a quota); the budgets that bound guessing are
+/// counted hit by hit, through the metrics wrapper the server puts around every limiter too.
+async fn only_client_budgets_are_quotas(store: Arc<dyn Store>) {
+    let recording = Arc::new(Recording::default());
+    let inner = recording.clone();
+    let f = fx_with(store, move |s| {
+        s.limiter = Arc::new(idp_core::metrics::TimedLimiter::new("test", inner))
+    })
+    .await;
+    for who in [
+        Throttle::Ip("203.0.113.7"),
+        Throttle::Account(f.account.id),
+        Throttle::Login("nobody"),
+        Throttle::Client("web"),
+    ] {
+        f.idp.throttle(who).await.expect("allowed");
+    }
+    let calls = recording
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let kinds: Vec<_> = calls
+        .iter()
+        .map(|(kind, key)| (*kind, key.split(':').nth(1)))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("hit", Some("ip")),
+            ("hit", Some("acct")),
+            ("hit", Some("login")),
+            ("quota", Some("client")),
+        ]
+    );
+}
+
 /// A limiter whose backing store is down.
 struct Down;
 
 #[async_trait::async_trait]
 impl Limiter for Down {
     async fn hit(&self, _: &str, _: u32, _: Duration) -> Result<Decision, LimitError> {
+        Err(LimitError::Unavailable("down".into()))
+    }
+    async fn hit_quota(&self, _: &str, _: u32, _: Duration) -> Result<Decision, LimitError> {
         Err(LimitError::Unavailable("down".into()))
     }
     async fn reset(&self, _: &str) -> Result<(), LimitError> {

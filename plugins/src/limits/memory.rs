@@ -113,6 +113,17 @@ impl Limiter for MemoryLimiter {
         })
     }
 
+    /// Counted exactly: in one process a hit costs no round trip, so nothing is gained by
+    /// leasing.
+    async fn hit_quota(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<Decision, LimitError> {
+        self.hit(key, limit, window).await
+    }
+
     async fn reset(&self, key: &str) -> Result<(), LimitError> {
         self.lock().windows.remove(key);
         Ok(())
