@@ -30,9 +30,31 @@ pub const CHEAP_ARGON2: HashParams = HashParams {
     p_cost: 1,
 };
 
-/// Keeps whatever backs a store alive (the temp dir of a SQLite file).
+/// Keeps whatever backs a store alive (the temp dir of a SQLite file, the PostgreSQL schema),
+/// and removes it when dropped.
 pub struct Guard {
     _dir: Option<tempfile::TempDir>,
+    schema: Option<Schema>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        // Drop may run inside a runtime, which cannot block on another: a thread of its own.
+        let dropped =
+            std::thread::spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(schema.drop()),
+                    Err(e) => eprintln!("could not drop schema {}: {e}", schema.name),
+                }
+            });
+        let _ = dropped.join();
+    }
 }
 
 /// A migrated SQLite store in a new temp dir.
@@ -42,7 +64,13 @@ pub async fn sqlite_store() -> (Arc<dyn Store>, Guard) {
         .await
         .expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
-    (Arc::new(store), Guard { _dir: Some(dir) })
+    (
+        Arc::new(store),
+        Guard {
+            _dir: Some(dir),
+            schema: None,
+        },
+    )
 }
 
 /// `IDP_TEST_POSTGRES_URL`, when set and not empty.
@@ -52,31 +80,60 @@ pub fn postgres_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// Creates a new schema in the server at `url` and returns a URL whose connections use it.
-pub async fn fresh_schema(url: &str) -> String {
-    let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to PostgreSQL");
+/// A schema of its own in the PostgreSQL server a benchmark was given.
+pub struct Schema {
+    /// Connections to this URL use the schema.
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl Schema {
+    /// Creates a new schema in the server at `url`.
+    pub async fn create(url: &str) -> Self {
+        let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
+        if let Err(e) = run_sql(url, &format!("CREATE SCHEMA {name}")).await {
+            panic!("create schema in PostgreSQL: {e}");
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Schema {
+            url: format!("{url}{sep}options=-csearch_path%3D{name}"),
+            server: url.to_owned(),
+            name,
+        }
+    }
+
+    /// Drops the schema and everything in it (a benchmark leaves nothing behind).
+    pub async fn drop(self) {
+        if let Err(e) = run_sql(&self.server, &format!("DROP SCHEMA {} CASCADE", self.name)).await {
+            eprintln!("could not drop schema {}: {e}", self.name);
+        }
+    }
+}
+
+async fn run_sql(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     let conn = tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("create schema");
+    let out = client.batch_execute(sql).await;
     drop(client);
     let _ = conn.await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-csearch_path%3D{schema}")
+    out
 }
 
 /// A migrated PostgreSQL store on a schema of its own.
 pub async fn postgres_store(url: &str) -> (Arc<dyn Store>, Guard) {
-    let scoped = fresh_schema(url).await;
-    let store = PostgresStore::connect(&scoped, 16)
+    let schema = Schema::create(url).await;
+    let store = PostgresStore::connect(&schema.url, 16)
         .await
         .expect("connect store");
     store.migrate().await.expect("migrate postgres");
-    (Arc::new(store), Guard { _dir: None })
+    (
+        Arc::new(store),
+        Guard {
+            _dir: None,
+            schema: Some(schema),
+        },
+    )
 }
 
 /// A limiter that allows everything: benchmarks measure the operation, not the counters.

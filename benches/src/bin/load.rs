@@ -427,14 +427,12 @@ async fn drive(
     server_bin: &Path,
     ceilings: Ceilings,
 ) -> Result<u64, BoxError> {
-    let tmp = tempfile::Builder::new().prefix("idp-load-").tempdir()?;
-    let data_dir = tmp.path().to_path_buf();
-    let database_url = match args.store {
+    let schema = match args.store {
         StoreKind::Sqlite => None,
         StoreKind::Postgres => {
             let url = idp_benches::postgres_url()
                 .ok_or("--store postgres needs IDP_TEST_POSTGRES_URL")?;
-            Some(idp_benches::fresh_schema(&url).await)
+            Some(idp_benches::Schema::create(&url).await)
         }
     };
     let redis_url = match args.store {
@@ -443,6 +441,36 @@ async fn drive(
             .ok()
             .filter(|u| !u.is_empty()),
     };
+    let database_url = schema.as_ref().map(|s| s.url.clone());
+    let out = drive_on(
+        args,
+        scenarios,
+        pin,
+        server_bin,
+        ceilings,
+        database_url,
+        redis_url,
+    )
+    .await;
+    // The schema goes whatever happened (the server has stopped: its connections are closed).
+    if let Some(schema) = schema {
+        schema.drop().await;
+    }
+    out
+}
+
+/// [`drive`] on a prepared store.
+async fn drive_on(
+    args: &Args,
+    scenarios: &[Scenario],
+    pin: &Pinning,
+    server_bin: &Path,
+    ceilings: Ceilings,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+) -> Result<u64, BoxError> {
+    let tmp = tempfile::Builder::new().prefix("idp-load-").tempdir()?;
+    let data_dir = tmp.path().to_path_buf();
     let port = free_port()?;
     let mut env = server_env(&data_dir, port, database_url.as_deref());
     if let Some(url) = &redis_url {
