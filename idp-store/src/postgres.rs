@@ -28,7 +28,7 @@ use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 use self::error::{corrupt, pg};
-use self::rows::{account_cols, answer_cols, audit_cols, client_cols, get, tenant_cols};
+use self::rows::{account_cols, answer_cols, audit_cols, by_login, client_cols, get, tenant_cols};
 
 /// How long opening one connection may take before the call fails as `Unavailable`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -529,14 +529,7 @@ impl Store for PostgresStore {
                 query_opt(&c, sql, &[&tenant_id, p]).await?
             }
             AccountKey::Login(login) => {
-                // A username match wins over an email match of another account.
-                let sql = concat!(
-                    "SELECT ",
-                    account_cols!(),
-                    " FROM accounts WHERE tenant_id = $1 \
-                     AND (username_key = $2 OR email = $2 OR email = $3) \
-                     ORDER BY (username_key = $2) DESC, number LIMIT 1"
-                );
+                let sql = concat!("SELECT ", account_cols!(), " FROM accounts ", by_login!());
                 query_opt(&c, sql, &[&tenant_id, &login.to_lowercase(), login]).await?
             }
         };
@@ -582,6 +575,23 @@ impl Store for PostgresStore {
         )
         .await?;
         Ok(n > 0)
+    }
+
+    async fn find_login_with_secrets(
+        &self,
+        tenant_id: Uuid,
+        login: &str,
+    ) -> StoreResult<Option<(Account, AccountSecrets)>> {
+        let c = self.conn().await?;
+        let sql = concat!(
+            "SELECT ",
+            account_cols!(),
+            ", password_hash, pin_hash FROM accounts ",
+            by_login!()
+        );
+        let row = query_opt(&c, sql, &[&tenant_id, &login.to_lowercase(), &login]).await?;
+        row.map(|r| Ok((rows::account(&r)?, rows::secrets(&r)?)))
+            .transpose()
     }
 
     async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>> {

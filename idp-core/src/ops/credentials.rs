@@ -31,8 +31,9 @@ impl Idp {
         login: &str,
         password: &str,
     ) -> Result<Account> {
-        let Some(account) = self
-            .find_account(tenant_id, AccountKey::Login(login.to_owned()))
+        let Some((account, secrets)) = self
+            .store
+            .find_login_with_secrets(tenant_id, login.trim())
             .await?
         else {
             // An unknown login spends a budget of its own, as an account does: otherwise the 429
@@ -54,7 +55,9 @@ impl Idp {
             crate::metrics::login(ctx.surface, false);
             return Err(Error::InvalidCredentials);
         };
-        let res = self.authenticate_account(ctx, account, password).await;
+        let res = self
+            .authenticate_account(ctx, account, secrets, password)
+            .await;
         crate::metrics::login(ctx.surface, res.is_ok());
         res
     }
@@ -64,15 +67,11 @@ impl Idp {
         &self,
         ctx: &Context,
         account: Account,
+        secrets: AccountSecrets,
         password: &str,
     ) -> Result<Account> {
         self.throttle(super::Throttle::Account(account.id)).await?;
         let account = self.expire_lock(ctx, account).await?;
-        let secrets = self
-            .store
-            .account_secrets(account.id)
-            .await?
-            .unwrap_or_default();
         self.check_proof(
             ctx,
             &account,
@@ -81,12 +80,13 @@ impl Idp {
             secrets.password_hash.as_deref(),
         )
         .await?;
+        let at = now();
         let res = match ensure_active(&account) {
-            Ok(()) => self
-                .store
-                .record_login(account.id, now())
-                .await
-                .map_err(Error::from),
+            Ok(()) => match self.store.record_login(account.id, at).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::NotFound("account")),
+                Err(e) => Err(e.into()),
+            },
             Err(e) => Err(e),
         };
         let entry = AuditEntry::new(
@@ -99,7 +99,12 @@ impl Idp {
         );
         self.audit(ctx, entry, &res).await;
         res?;
-        self.account(account.id).await
+        // What `record_login` wrote, without reading the row back (a round trip per sign-in).
+        Ok(Account {
+            failed_attempts: 0,
+            last_login_at: Some(at),
+            ..account
+        })
     }
 
     /// The account changes its own password, proving the current one.
@@ -561,13 +566,17 @@ impl Idp {
 
     /// Lifts a lock whose time is up, when the tenant's policy unlocks by expiry.
     pub(super) async fn expire_lock(&self, ctx: &Context, account: Account) -> Result<Account> {
+        // Only a locked account needs the tenant's policy (a read on every sign-in otherwise).
+        if account.status != AccountStatus::Locked {
+            return Ok(account);
+        }
         let policy = self.lockout_policy(account.tenant_id).await;
         let Some(after) = policy.unlock_after_secs else {
             return Ok(account);
         };
         let due = account.updated_at
             + chrono::Duration::seconds(i64::try_from(after).unwrap_or(i64::MAX));
-        if account.status != AccountStatus::Locked || due > now() {
+        if due > now() {
             return Ok(account);
         }
         self.services

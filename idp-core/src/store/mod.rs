@@ -101,6 +101,20 @@ pub trait Store: Send + Sync + 'static {
     /// duplicate username, email or phone.
     async fn update_account(&self, account: &Account) -> StoreResult<bool>;
     async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>>;
+    /// [`Store::find_account`] by [`AccountKey::Login`] with the account's secrets: what a
+    /// sign-in reads. A store with round trips reads both at once.
+    async fn find_login_with_secrets(
+        &self,
+        tenant_id: Uuid,
+        login: &str,
+    ) -> StoreResult<Option<(Account, AccountSecrets)>> {
+        let key = AccountKey::Login(login.to_owned());
+        let Some(account) = self.find_account(tenant_id, &key).await? else {
+            return Ok(None);
+        };
+        let secrets = self.account_secrets(account.id).await?.unwrap_or_default();
+        Ok(Some((account, secrets)))
+    }
     /// Sets the password hash, `need_change_password`, `password_changed_at = at` and `updated_at`.
     async fn set_password_hash(
         &self,

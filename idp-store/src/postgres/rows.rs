@@ -19,6 +19,16 @@ macro_rules! account_cols {
 }
 pub(crate) use account_cols;
 
+/// The `WHERE` of a look-up by login ($1 tenant, $2 the login lowercased, $3 as given): a
+/// username match wins over an email match of another account.
+macro_rules! by_login {
+    () => {
+        "WHERE tenant_id = $1 AND (username_key = $2 OR email = $2 OR email = $3) \
+         ORDER BY (username_key = $2) DESC, number LIMIT 1"
+    };
+}
+pub(crate) use by_login;
+
 macro_rules! tenant_cols {
     () => {
         "id, name, description, default_role, settings, created_at, updated_at"

@@ -30,6 +30,7 @@ store_tests!(
     update_account_writes_mutable_fields,
     update_account_conflicts_write_nothing,
     secrets_roundtrip,
+    login_with_secrets_is_find_account_plus_secrets,
     set_password_and_pin_hash,
     record_failure_locks_at_threshold,
     record_failure_without_lockout,
@@ -702,6 +703,52 @@ async fn update_account_conflicts_write_nothing(store: Arc<dyn Store>) {
             "nothing written on {field:?} conflict"
         );
     }
+}
+
+/// The sign-in read (one statement on PostgreSQL) finds what `find_account` by login finds,
+/// with what `account_secrets` holds for it.
+async fn login_with_secrets_is_find_account_plus_secrets(store: Arc<dyn Store>) {
+    let t = new_tenant(&store, "acme").await;
+    let other = new_tenant(&store, "other").await;
+    let mut new = new_account(account(t.id, "Dave", Some("erin@example.com")));
+    new.secrets.pin_hash = Some("$argon2id$pin".into());
+    let dave = store.create_account(&new).await.unwrap();
+    // Another account whose username is dave's email: a username match wins.
+    let mut bare = new_account(account(t.id, "erin@example.com", None));
+    bare.secrets = AccountSecrets::default();
+    let erin = store.create_account(&bare).await.unwrap();
+    for (login, expected) in [
+        ("dave", Some(&dave)),
+        ("DAVE", Some(&dave)),
+        ("erin@example.com", Some(&erin)),
+        ("nobody", None),
+    ] {
+        let key = AccountKey::Login(login.into());
+        let found = store.find_account(t.id, &key).await.unwrap();
+        assert_eq!(found.as_ref(), expected, "{login}");
+        let with = store.find_login_with_secrets(t.id, login).await.unwrap();
+        match (with, expected) {
+            (Some((a, s)), Some(e)) => {
+                assert_eq!(&a, e, "{login}");
+                let stored = store.account_secrets(e.id).await.unwrap().unwrap();
+                assert_eq!(
+                    (s.password_hash, s.pin_hash),
+                    (stored.password_hash, stored.pin_hash),
+                    "{login}"
+                );
+            }
+            (None, None) => {}
+            (got, _) => panic!("{login}: {:?}", got.map(|(a, _)| a.username)),
+        }
+    }
+    assert!(
+        store
+            .find_login_with_secrets(other.id, "dave")
+            .await
+            .unwrap()
+            .is_none(),
+        "another tenant's login"
+    );
 }
 
 async fn secrets_roundtrip(store: Arc<dyn Store>) {
