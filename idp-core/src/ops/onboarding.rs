@@ -265,12 +265,13 @@ impl Idp {
 
     /// How the account proves itself beyond its password.
     pub async fn factor_summary(&self, account: &Account) -> Result<FactorSummary> {
-        let factors = self.store.factors(account.id).await?;
-        let pin_set = self
-            .store
-            .account_secrets(account.id)
-            .await?
-            .is_some_and(|s| s.pin_hash.is_some());
+        // Three independent reads, at once: on PostgreSQL their answers arrive together.
+        let (factors, secrets, answers) = tokio::try_join!(
+            self.store.factors(account.id),
+            self.store.account_secrets(account.id),
+            self.store.list_answers(account.id),
+        )?;
+        let pin_set = secrets.is_some_and(|s| s.pin_hash.is_some());
         Ok(FactorSummary {
             pin_set,
             totp_enrolled: factors
@@ -279,13 +280,7 @@ impl Idp {
             second_factor: self
                 .second_factor_of(account, &factors, Some(pin_set))
                 .await?,
-            question_ids: self
-                .store
-                .list_answers(account.id)
-                .await?
-                .iter()
-                .map(|a| a.question.id)
-                .collect(),
+            question_ids: answers.iter().map(|a| a.question.id).collect(),
         })
     }
 
