@@ -150,6 +150,47 @@ pub struct HttpConfig {
     /// On shutdown, how long in-flight requests may take to finish before connections are cut
     /// (a client stalled half-way through its headers would otherwise hold the process).
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, as addresses or CIDR ranges (a list,
+    /// or in the environment one comma-separated string: `10.0.0.0/8,127.0.0.1`). Per-IP rate
+    /// limits and audit records then see the client's address instead of the proxy's. Empty:
+    /// the TCP peer is the client and the header is ignored.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl HttpConfig {
+    /// [`HttpConfig::trusted_proxies`] parsed; a bare address is a range of one.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR range"))
+            })
+            .collect()
+    }
+}
+
+/// A list of strings, or one string of comma-separated items (what an environment variable
+/// can hold).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::List(list) => list,
+        Form::Commas(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 impl Default for HttpConfig {
@@ -158,6 +199,7 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -365,6 +407,9 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             return bad("http.request_timeout_secs", "must be at least 1".into());
         }
+        if let Err(e) = self.http.trusted_proxy_nets() {
+            return bad("http.trusted_proxies", e);
+        }
         let t = &self.tokens;
         for (key, v, max) in [
             (
@@ -520,6 +565,31 @@ mod tests {
             assert_eq!(c.issuer, "https://id.example");
             assert_eq!(c.argon2.t_cost, 3);
             assert_eq!(c.argon2.m_cost, 8192);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_from_a_list_or_one_env_string() {
+        Jail::expect_with(|jail| {
+            assert!(load_in(jail, None).unwrap().http.trusted_proxies.is_empty());
+            let c = load_in(
+                jail,
+                Some("[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n"),
+            )
+            .unwrap();
+            let nets = c.http.trusted_proxy_nets().unwrap();
+            assert_eq!(nets.len(), 2);
+            assert!(nets[1].contains(&"::1".parse::<std::net::IpAddr>().unwrap()));
+            jail.set_env("IDP_HTTP__TRUSTED_PROXIES", "172.16.0.0/12, 127.0.0.1");
+            let c = load_in(jail, None).unwrap();
+            assert_eq!(c.http.trusted_proxies, ["172.16.0.0/12", "127.0.0.1"]);
+            jail.set_env("IDP_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,nginx");
+            let err = load_in(jail, None).unwrap_err().to_string();
+            assert!(
+                err.contains("http.trusted_proxies") && err.contains("nginx"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -8,12 +8,14 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use idp_core::{Context, Principal};
 
+use crate::client_addr::ClientAddr;
 use crate::metrics::Surface;
 use crate::request_id::RequestId;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The TCP peer. (Behind a proxy this is the proxy; trusted forwarding headers come later.)
+    /// The client's address: the TCP peer, or behind trusted proxies the address they forwarded
+    /// ([`crate::client_addr`]).
     pub ip: Option<String>,
     pub request_id: Option<String>,
     /// The surface serving the request (see [`crate::tag_surface`]), for the core's metrics.
@@ -46,10 +48,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+            ip: match parts.extensions.get::<ClientAddr>() {
+                Some(client) => Some(client.0.to_string()),
+                None => parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_string()),
+            },
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
             surface: parts
                 .extensions

@@ -81,7 +81,9 @@ pub fn router(app: App) -> Router {
             idp_adapters::fintiv::router(state),
         );
     }
-    harden(router, limits)
+    // `Config::validate` has checked every entry at start-up.
+    let trusted = app.config.http.trusted_proxy_nets().unwrap_or_default();
+    idp_http::client_addr::layer(harden(router, limits), trusted)
 }
 
 /// Nests a surface under its prefix, or merges it at the root when the prefix is empty; its

@@ -1,6 +1,7 @@
 //! Lockout and rate limits as the browser and the clients see them: five wrong passwords lock
 //! the account and email an unlock link (a page with a button, never an unlock on GET), and too
-//! many attempts per IP (sign-in forms) or per client (/token) answer 429 with `Retry-After`.
+//! many attempts per IP (sign-in forms) or per client (/token) answer 429 with `Retry-After`;
+//! behind a trusted proxy the per-IP budget is the forwarded client's.
 
 use idp_core::model::AccountStatus;
 use idp_e2e::{TestServer, browser};
@@ -19,6 +20,19 @@ crate::oidc_both_stores!(
 crate::oidc_both_stores!(
     tweak = |c: &mut idp_config::Config| c.security.rate_per_client = 2;
     token_requests_are_limited_per_client
+);
+
+crate::oidc_both_stores!(
+    tweak = |c: &mut idp_config::Config| {
+        c.security.rate_per_ip = 3;
+        c.http.trusted_proxies = vec!["127.0.0.1".into()];
+    };
+    behind_a_trusted_proxy_each_client_address_has_its_budget
+);
+
+crate::oidc_both_stores!(
+    tweak = |c: &mut idp_config::Config| c.security.rate_per_ip = 3;
+    a_forwarded_address_from_an_untrusted_peer_is_ignored
 );
 
 pub const LOCKED: &str = "This account is locked.";
@@ -166,4 +180,58 @@ async fn token_requests_are_limited_per_client(server: &TestServer) {
     // A client that fails to authenticate spends nothing and learns nothing about limits.
     let bad = token(server, ClientAuth::Basic(SVC, "wrong"), &cc).await;
     bad.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+/// A BioEntrust sign-in (an unknown account: 401 while within the budget) from `forwarded_for`.
+async fn signin_from(server: &TestServer, forwarded_for: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(server.url("/bioentrust/user/signin"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({ "email": "nobody@example.com", "password": "Wrong-1-pass" }))
+        .send()
+        .await
+        .expect("sign-in request")
+        .status()
+}
+
+/// The test client is on 127.0.0.1, here a trusted proxy: each forwarded address spends its own
+/// per-IP budget, and a forged entry left of the proxy's is not the one believed.
+async fn behind_a_trusted_proxy_each_client_address_has_its_budget(server: &TestServer) {
+    for attempt in 1..=3 {
+        let status = signin_from(server, "203.0.113.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{attempt}");
+    }
+    assert_eq!(
+        signin_from(server, "203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The same client, pretending to be another one in front of the proxy's entry: still it.
+    assert_eq!(
+        signin_from(server, "198.51.100.9, 203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy has a budget of its own.
+    assert_eq!(
+        signin_from(server, "203.0.113.2").await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Without trusted proxies the header is the client's own word: every request from this peer
+/// spends one budget whatever it claims.
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored(server: &TestServer) {
+    for (attempt, claimed) in ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            signin_from(server, claimed).await,
+            StatusCode::UNAUTHORIZED,
+            "{attempt}"
+        );
+    }
+    assert_eq!(
+        signin_from(server, "203.0.113.4").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
