@@ -62,8 +62,12 @@ pub fn router(app: App) -> Router {
     }
     if adapters.switch.enabled {
         let prefix = &adapters.switch.prefix;
-        let state =
-            idp_adapters::switch::SwitchState::new(app.tokens.clone(), app.kyc.clone(), prefix);
+        let state = idp_adapters::switch::SwitchState::new(
+            app.tokens.clone(),
+            app.kyc.clone(),
+            prefix,
+            app.config.http.body_limit,
+        );
         router = mount(
             router,
             prefix,

@@ -56,9 +56,6 @@ pub const CLIENT_HEADER: &str = "swi-cid";
 /// The header carrying the payload checksum.
 pub const CHECKSUM_HEADER: &str = "swi-cs";
 
-/// Largest body the checksum layer reads (the server's own body limit applies first).
-const MAX_BODY: usize = 1 << 20;
-
 /// Paths, relative to the prefix.
 pub mod paths {
     pub const REGISTER: &str = "/user/register";
@@ -81,14 +78,18 @@ pub struct SwitchState {
     kyc: Arc<dyn BvnVerifier>,
     /// The mount prefix (`/switch`, or empty), for links in emails.
     prefix: Arc<str>,
+    /// The server's body limit (`http.body_limit`): the checksum layer reads the raw body
+    /// itself, past axum's `DefaultBodyLimit`, so it applies the limit on its own.
+    body_limit: usize,
 }
 
 impl SwitchState {
-    pub fn new(tokens: Tokens, kyc: Arc<dyn BvnVerifier>, prefix: &str) -> Self {
+    pub fn new(tokens: Tokens, kyc: Arc<dyn BvnVerifier>, prefix: &str, body_limit: usize) -> Self {
         Self {
             tokens,
             kyc,
             prefix: prefix.into(),
+            body_limit,
         }
     }
 
@@ -174,7 +175,7 @@ async fn checksum(State(s): State<SwitchState>, req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, MAX_BODY).await {
+    let bytes = match to_bytes(body, s.body_limit).await {
         Ok(b) => b,
         Err(_) => return ApiError::too_large().into_response(),
     };

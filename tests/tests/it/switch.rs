@@ -532,6 +532,17 @@ async fn switch_checksum_refusals(server: &TestServer) {
     )
     .await
     .refused(StatusCode::BAD_REQUEST);
+    // The checksum layer reads the raw body itself, within the server's body limit (64 KiB by
+    // default): a larger body, right checksum or not, is a 413 in the surface's envelope.
+    let big = json!({ "email": "checked@example.com", "password": "x".repeat(70 * 1024) });
+    let big = big.to_string();
+    let cs = checksum(SECRET, big.as_bytes());
+    assert_eq!(
+        post_raw(server, "/user/login", &big, Some(CID), Some(&cs), None)
+            .await
+            .refused(StatusCode::PAYLOAD_TOO_LARGE),
+        "Request body too large"
+    );
 }
 
 async fn switch_register_rules(server: &TestServer) {
