@@ -15,7 +15,6 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
-use axum::response::Response;
 use ipnet::IpNet;
 
 /// The client's address as [`layer`] resolved it; [`crate::Caller`] prefers it to the peer.
@@ -43,8 +42,7 @@ pub fn layer<S: Clone + Send + Sync + 'static>(
                 let client = resolve(peer, req.headers(), &trusted);
                 req.extensions_mut().insert(ClientAddr(client));
             }
-            let res: Response = next.run(req).await;
-            res
+            next.run(req).await
         }
     }))
 }

@@ -4,9 +4,8 @@
 //! for a large quota, a slice of hits leased to this replica: see [`super::lease`]) to the
 //! key's count, gives the key its expiry when it has none (the first hit of a window), and
 //! returns how many hits are granted, the count and the milliseconds left in the window.
-//! Parallel hits from any
-//! number of replicas therefore never both see the same count, and the window runs on Redis's
-//! clock, so the replicas' clocks do not matter. Keys are `prefix + key` (by default
+//! Parallel hits from any number of replicas therefore never both see the same count, and the
+//! window runs on Redis's clock, so the replicas' clocks do not matter. Keys are `prefix + key` (by default
 //! `idp:lim:` + key), one Redis key per limiter key, so the script also works on a cluster.
 //!
 //! The connection is a [`ConnectionManager`]: one multiplexed connection that reconnects by
@@ -77,7 +76,7 @@ pub struct RedisLimiter {
     script: Script,
     prefix: String,
     timeout: Duration,
-    /// Slices of large budgets this replica holds; shared by the clones of one limiter.
+    /// Slices of large quotas this replica holds; shared by the clones of one limiter.
     leases: Arc<Leases>,
 }
 
@@ -183,18 +182,15 @@ impl RedisLimiter {
             ))),
         }
     }
-}
 
-impl RedisLimiter {
-    /// Runs [`HIT_SCRIPT`] for `want` hits on the full `key`: the decision for the first of
-    /// them, and (hits granted, time left in the window).
+    /// Runs [`HIT_SCRIPT`] for `want` hits on the full `key`.
     async fn count(
         &self,
         key: &str,
         limit: u32,
         window: Duration,
         want: u32,
-    ) -> Result<(Decision, (u32, Duration)), LimitError> {
+    ) -> Result<Counted, LimitError> {
         let window_ms = u64::try_from(window.as_millis())
             .unwrap_or(u64::MAX)
             .clamp(1, i64::MAX as u64);
@@ -209,21 +205,42 @@ impl RedisLimiter {
             u32::try_from((count_after - i64::from(granted.max(1)) + 1).max(0)).unwrap_or(u32::MAX);
         let window_left =
             Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0).clamp(1, window_ms));
-        let allowed = granted > 0;
-        let decision = Decision {
-            allowed,
+        Ok(Counted {
+            granted,
             count,
-            retry_after: (!allowed).then_some(window_left),
-        };
-        Ok((decision, (granted, window_left)))
+            window_left,
+        })
+    }
+}
+
+/// What [`HIT_SCRIPT`] answered for one call.
+struct Counted {
+    /// Hits granted (0: refused).
+    granted: u32,
+    /// The count of the first hit of the call.
+    count: u32,
+    window_left: Duration,
+}
+
+impl Counted {
+    /// The decision for the first hit of the call.
+    fn decision(&self) -> Decision {
+        let allowed = self.granted > 0;
+        Decision {
+            allowed,
+            count: self.count,
+            retry_after: (!allowed).then_some(self.window_left),
+        }
     }
 }
 
 #[async_trait]
 impl Limiter for RedisLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError> {
-        let (decision, _) = self.count(&self.key(key), limit, window, 1).await?;
-        Ok(decision)
+        Ok(self
+            .count(&self.key(key), limit, window, 1)
+            .await?
+            .decision())
     }
 
     async fn hit_quota(
@@ -235,7 +252,7 @@ impl Limiter for RedisLimiter {
         let key = self.key(key);
         let slice = lease::slice(limit);
         if slice == 1 {
-            return Ok(self.count(&key, limit, window, 1).await?.0);
+            return Ok(self.count(&key, limit, window, 1).await?.decision());
         }
         if let Some(spent) = self.leases.spend(&key, limit) {
             return Ok(decision(spent));
@@ -244,10 +261,15 @@ impl Limiter for RedisLimiter {
         if let Some(spent) = self.leases.spend(&key, limit) {
             return Ok(decision(spent));
         }
-        let (decision, (granted, window_left)) = self.count(&key, limit, window, slice).await?;
-        self.leases
-            .keep(&key, limit, granted, decision.count, window_left);
-        Ok(decision)
+        let counted = self.count(&key, limit, window, slice).await?;
+        self.leases.keep(
+            &key,
+            limit,
+            counted.granted,
+            counted.count,
+            counted.window_left,
+        );
+        Ok(counted.decision())
     }
 
     /// Clears the shared count and this replica's slice (other replicas' slices of the window
