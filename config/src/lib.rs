@@ -46,7 +46,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` for PostgreSQL, `sqlite://PATH` for a given file; unset: `DATA_DIR/idp.db`.
     pub database_url: Option<String>,
-    /// PostgreSQL connections per server process.
+    /// PostgreSQL connections per server process (bearer-token checks use 2 more of their own).
     pub database_pool_size: usize,
     /// Unset: limits and lockout counters live in process.
     pub redis_url: Option<String>,

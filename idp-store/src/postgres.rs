@@ -7,6 +7,7 @@
 //! span tenants (a role assigned to an account of another tenant, an answer to another
 //! tenant's question) are enforced by composite foreign keys on `(id, tenant_id)`.
 
+mod bearer;
 mod error;
 mod grants;
 mod mfa;
@@ -43,6 +44,7 @@ type Params<'a> = [&'a (dyn ToSql + Sync)];
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    bearer_checks: bearer::BearerChecks,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -87,24 +89,10 @@ impl PostgresStore {
                 format!("{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}").trim_start(),
             );
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(max_connections.max(1))
-            .runtime(Runtime::Tokio1)
-            .timeouts(Timeouts {
-                wait: Some(POOL_TIMEOUT),
-                create: Some(POOL_TIMEOUT),
-                recycle: Some(POOL_TIMEOUT),
-            })
-            .build()
-            .map_err(|e| StoreError::Internal(format!("cannot build PostgreSQL pool: {e}")))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            bearer_checks: bearer::BearerChecks::start(config.clone())?,
+            pool: pool(config, max_connections)?,
+        };
         store.ping().await?;
         Ok(store)
     }
@@ -118,6 +106,7 @@ impl PostgresStore {
         if !applied.is_empty() {
             // Statements prepared against the old schema may no longer describe it.
             self.pool.manager().statement_caches.clear();
+            self.bearer_checks.clear_statement_caches();
         }
         Ok(applied)
     }
@@ -128,6 +117,27 @@ impl PostgresStore {
         })
         .await
     }
+}
+
+/// A pool of at most `max_size` connections made from `config`.
+fn pool(config: tokio_postgres::Config, max_size: usize) -> StoreResult<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size.max(1))
+        .runtime(Runtime::Tokio1)
+        .timeouts(Timeouts {
+            wait: Some(POOL_TIMEOUT),
+            create: Some(POOL_TIMEOUT),
+            recycle: Some(POOL_TIMEOUT),
+        })
+        .build()
+        .map_err(|e| StoreError::Internal(format!("cannot build PostgreSQL pool: {e}")))
 }
 
 // --- statement helpers: prepared once per connection, errors mapped, timed ---
@@ -1198,7 +1208,7 @@ impl Store for PostgresStore {
         family_id: Option<Uuid>,
         account_id: Option<Uuid>,
     ) -> StoreResult<BearerState> {
-        grants::bearer_state(self, jti, family_id, account_id).await
+        self.bearer_checks.check(jti, family_id, account_id).await
     }
 
     // --- browser sessions ---

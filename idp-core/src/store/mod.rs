@@ -37,7 +37,7 @@ impl UniqueField {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness constraint refused the write; nothing was written.
     #[error("{} already in use", .0.as_str())]

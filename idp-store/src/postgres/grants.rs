@@ -527,36 +527,7 @@ pub(super) async fn access_token_revoked(
     jti: &str,
     family_id: Option<Uuid>,
 ) -> StoreResult<bool> {
-    Ok(bearer_state(s, jti, family_id, None).await?.revoked)
-}
-
-/// Revocation of `jti` or its family, and the account, in one statement: checking a bearer
-/// token is one round trip.
-pub(super) async fn bearer_state(
-    s: &PostgresStore,
-    jti: &str,
-    family_id: Option<Uuid>,
-    account_id: Option<Uuid>,
-) -> StoreResult<BearerState> {
-    let c = s.conn().await?;
-    let row = query_one(
-        &c,
-        concat!(
-            "SELECT r.revoked, a.* FROM (SELECT \
-               EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) \
-               OR EXISTS (SELECT 1 FROM token_families \
-                          WHERE id = $2::uuid AND revoked_at IS NOT NULL) AS revoked) r \
-             LEFT JOIN (SELECT ",
-            account_cols!(),
-            " FROM accounts WHERE id = $3::uuid) a ON true"
-        ),
-        &[&jti, &family_id, &account_id],
-    )
-    .await?;
-    Ok(BearerState {
-        revoked: get(&row, "revoked")?,
-        account: joined_account(&row)?,
-    })
+    Ok(s.bearer_checks.check(jti, family_id, None).await?.revoked)
 }
 
 // --- browser sessions ---

@@ -27,6 +27,7 @@ store_tests!(
     revoke_family_once,
     revoke_account_families_counts_live_only,
     access_token_revocation,
+    concurrent_bearer_checks_each_get_their_own_answer,
     sessions_create_get_delete,
     consents_union_per_client_and_account,
     purge_expired_removes_only_expired,
@@ -828,6 +829,59 @@ async fn access_token_revocation(store: Arc<dyn Store>) {
             _ => None,
         };
         assert_eq!(state.account, want_account, "{jti} {account:?}");
+    }
+}
+
+/// Bearer checks made at the same moment (which PostgreSQL answers in one statement) each get
+/// the answer for their own token, family and account.
+async fn concurrent_bearer_checks_each_get_their_own_answer(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let (live, _) = new_family(&store, &f, &f.alice, &f.web).await;
+    let (dead, _) = new_family(&store, &f, &f.bob, &f.web).await;
+    assert!(store.revoke_family(dead.id, now()).await.unwrap());
+    store
+        .revoke_access_token("gone", now() + secs(600))
+        .await
+        .unwrap();
+    let cases = [
+        (
+            "ok",
+            Some(live.id),
+            Some(f.alice.id),
+            false,
+            Some(f.alice.id),
+        ),
+        ("ok", Some(dead.id), Some(f.bob.id), true, Some(f.bob.id)),
+        ("gone", None, Some(f.bob.id), true, Some(f.bob.id)),
+        ("ok", None, None, false, None),
+        ("ok", None, Some(Uuid::new_v4()), false, None),
+        // NUL cannot be stored on PostgreSQL; it must not spoil the other checks.
+        (
+            "go\0ne",
+            Some(dead.id),
+            Some(f.alice.id),
+            true,
+            Some(f.alice.id),
+        ),
+        ("go\0ne", None, Some(f.alice.id), false, Some(f.alice.id)),
+    ];
+    let checks = (0..200).map(|i| {
+        let store = store.clone();
+        let (jti, family, account, revoked, account_id) = cases[i % cases.len()];
+        async move {
+            let state = store.bearer_state(jti, family, account).await.unwrap();
+            assert_eq!(state.revoked, revoked, "case {}", i % cases.len());
+            assert_eq!(
+                state.account.map(|a| a.id),
+                account_id,
+                "case {}",
+                i % cases.len()
+            );
+        }
+    });
+    let tasks: Vec<_> = checks.map(tokio::spawn).collect();
+    for task in tasks {
+        task.await.unwrap();
     }
 }
 
