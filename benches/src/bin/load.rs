@@ -126,6 +126,10 @@ struct Args {
     /// The idp-server binary (default: target/release/idp-server of this workspace).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Also write every request's start (µs since the scenario began) and latency (µs) to
+    /// `<DIR>/<scenario>.csv`, to see when the slow ones happen (e.g. a periodic stall).
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -603,6 +607,9 @@ async fn drive_on(
             } else {
                 kind.name().to_owned()
             };
+            if let Some(dir) = &args.trace {
+                write_trace(dir, &label, &r.trace)?;
+            }
             results.push((label, kind, r, peak, ceiling));
         }
         if args.smoke {
@@ -785,6 +792,8 @@ struct Outcome {
     elapsed: Duration,
     /// Latency of each successful operation, in microseconds, sorted.
     latencies: Vec<u32>,
+    /// With `--trace`: (start in µs since the scenario began, latency in µs) of each.
+    trace: Vec<(u64, u32)>,
     first_error: Option<String>,
 }
 
@@ -802,6 +811,28 @@ impl Outcome {
     }
 }
 
+/// `--trace`: one `start_us,latency_us` line per request, in order of start.
+fn write_trace(dir: &Path, label: &str, trace: &[(u64, u32)]) -> std::io::Result<()> {
+    let slug: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut sorted = trace.to_vec();
+    sorted.sort_unstable();
+    let mut out = String::from("start_us,latency_us\n");
+    for (at, took) in sorted {
+        out.push_str(&format!("{at},{took}\n"));
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(format!("{slug}.csv")), out)
+}
+
 /// Runs `s` and answers the outcome of each kind of operation it did (one, except for `mixed`).
 async fn run_scenario(ctx: &Arc<Ctx>, s: Scenario, args: &Args) -> Vec<(Scenario, Outcome)> {
     let deadline = Instant::now() + args.duration;
@@ -810,6 +841,7 @@ async fn run_scenario(ctx: &Arc<Ctx>, s: Scenario, args: &Args) -> Vec<(Scenario
     let mut tasks = Vec::new();
     for conn in 0..args.connections {
         let (ctx, issued, max) = (ctx.clone(), issued.clone(), args.max_requests);
+        let tracing = args.trace.is_some();
         let kind = if s == Scenario::Mixed {
             [
                 Scenario::BioentrustSignin,
@@ -835,8 +867,12 @@ async fn run_scenario(ctx: &Arc<Ctx>, s: Scenario, args: &Args) -> Vec<(Scenario
                     match one(&ctx, &http, kind, conn).await {
                         Ok(()) => {
                             out.ops += 1;
-                            out.latencies
-                                .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                            let took = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
+                            out.latencies.push(took);
+                            if tracing {
+                                let at = u64::try_from((t - start).as_micros()).unwrap_or(u64::MAX);
+                                out.trace.push((at, took));
+                            }
                         }
                         Err(e) => {
                             out.errors += 1;
@@ -863,6 +899,7 @@ async fn run_scenario(ctx: &Arc<Ctx>, s: Scenario, args: &Args) -> Vec<(Scenario
                 total.ops += o.ops;
                 total.errors += o.errors;
                 total.latencies.extend(o.latencies);
+                total.trace.extend(o.trace);
                 if total.first_error.is_none() {
                     total.first_error = o.first_error;
                 }
