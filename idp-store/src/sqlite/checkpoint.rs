@@ -13,8 +13,12 @@
 //!    10 s of refresh load). So when the WAL holds more than [`Policy::restart_after_frames`], the thread
 //!    takes the writer's turn in the queue and runs a RESTART checkpoint on the writer
 //!    connection: it copies the few frames written since step 1, and the next write starts the
-//!    log from its beginning. Writes wait for that (3–10 ms measured, most of it two fsyncs),
-//!    at most once every [`Policy::restart_at_most_every`].
+//!    log from its beginning. Writes wait for that (1–8 ms measured, most of it two fsyncs),
+//!    at most once every [`Policy::restart_at_most_every`]. The first commit after it also
+//!    truncates the log back to [`WAL_SIZE_LIMIT`]; on a file system mounted with `discard`
+//!    that waits for the device (80–110 ms on the benchmark VM). The alternatives measured
+//!    (never truncating, truncating to zero, preallocating) were no better: see
+//!    docs/performance.md.
 
 use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -34,8 +38,9 @@ pub(super) struct Policy {
     pub every: Duration,
     /// Above this many frames (4 KiB pages), the log is started over (step 2)...
     pub restart_after_frames: i64,
-    /// ...at most this often: each restart holds writes up for its fsyncs (3–10 ms on the
-    /// benchmark machine), and at most one request in a few hundred should meet one. Under the
+    /// ...at most this often: each restart holds writes up for its fsyncs (1–8 ms on the
+    /// benchmark machine) and the truncation after it, and at most one request in a few
+    /// hundred should meet one. Under the
     /// refresh benchmark's 6,000 commits/s the WAL then peaks at a few hundred MB.
     pub restart_at_most_every: Duration,
 }
