@@ -105,8 +105,9 @@ impl Outcome {
     }
 }
 
-/// `tasks` loops of sign-up → sign-in → refresh against `base`, each with a fresh address,
-/// until [`Load::finish`].
+/// `tasks` loops of userinfo (a bearer check, with the access token of the loop's last
+/// sign-in, also while sign-ups fail) → sign-up → sign-in → refresh against `base`, each with a
+/// fresh address, until [`Load::finish`].
 pub struct Load {
     stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<Vec<Outcome>>>,
@@ -124,8 +125,16 @@ impl Load {
                 tokio::spawn(async move {
                     let c = client();
                     let mut seen = Vec::new();
+                    let mut access_token: Option<String> = None;
                     while !stop.load(Ordering::Relaxed) {
                         let n = serial.fetch_add(1, Ordering::Relaxed);
+                        if let Some(at) = &access_token {
+                            let me = call("userinfo", "", || {
+                                c.get(format!("{base}/userinfo")).bearer_auth(at)
+                            })
+                            .await;
+                            seen.push(me);
+                        }
                         let email = format!("load-{}-{n}@example.com", &run[..8]);
                         let up = call("signup", &email, || {
                             c.post(format!("{base}/bioentrust/user/signup"))
@@ -144,9 +153,14 @@ impl Load {
                                 .json(&json!({ "email": email, "password": PASSWORD }))
                         })
                         .await;
-                        let refresh_token = serde_json::from_str::<Value>(&inn.body)
-                            .ok()
-                            .and_then(|v| v["token"]["refresh"].as_str().map(str::to_owned));
+                        let tokens = serde_json::from_str::<Value>(&inn.body).ok();
+                        let token = |kind: &str| {
+                            tokens
+                                .as_ref()
+                                .and_then(|v| v["token"][kind].as_str().map(str::to_owned))
+                        };
+                        let refresh_token = token("refresh");
+                        access_token = token("access").or(access_token);
                         seen.push(inn);
                         if let (true, Some(rt)) = (refreshes, refresh_token) {
                             let again = call("refresh", &email, || {
