@@ -34,7 +34,12 @@ use super::pool::{BUSY_TIMEOUT, lock};
 /// When the checkpointer works.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Policy {
-    /// How often the WAL is copied back (step 1).
+    /// How often the WAL is copied back (step 1). Each round syncs the WAL, and while it is
+    /// written back the writer's appends to it wait in the file system (5–11 ms on the
+    /// benchmark VM), so fewer, larger rounds make fewer slow writes: every 2 s instead of
+    /// 500 ms took the refresh benchmark's p99 from 10.8–16.9 to 9.6–13.3 ms in alternating
+    /// runs. It is also how old the newest commits a power loss can take back may be
+    /// (`synchronous=NORMAL` syncs the WAL only here); a crash of the process loses nothing.
     pub every: Duration,
     /// Above this many frames (4 KiB pages), the log is started over (step 2)...
     pub restart_after_frames: i64,
@@ -47,7 +52,7 @@ pub(super) struct Policy {
 
 impl Policy {
     pub(super) const DEFAULT: Policy = Policy {
-        every: Duration::from_millis(500),
+        every: Duration::from_secs(2),
         restart_after_frames: 4096,
         restart_at_most_every: Duration::from_secs(2),
     };
