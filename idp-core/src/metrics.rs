@@ -69,19 +69,20 @@ impl<L: Limiter + ?Sized> TimedLimiter<L> {
         Self { backend, inner }
     }
 
-    fn record(&self, op: &'static str, started: Instant) {
+    /// Runs one call of the wrapped limiter and records how long it took.
+    async fn timed<T>(&self, op: &'static str, call: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = call.await;
         histogram!("idp_limiter_operation_seconds", "backend" => self.backend, "op" => op)
             .record(started.elapsed().as_secs_f64());
+        out
     }
 }
 
 #[async_trait]
 impl<L: Limiter + ?Sized> Limiter for TimedLimiter<L> {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError> {
-        let started = Instant::now();
-        let out = self.inner.hit(key, limit, window).await;
-        self.record("hit", started);
-        out
+        self.timed("hit", self.inner.hit(key, limit, window)).await
     }
 
     async fn hit_quota(
@@ -90,30 +91,19 @@ impl<L: Limiter + ?Sized> Limiter for TimedLimiter<L> {
         limit: u32,
         window: Duration,
     ) -> Result<Decision, LimitError> {
-        let started = Instant::now();
-        let out = self.inner.hit_quota(key, limit, window).await;
-        self.record("hit_quota", started);
-        out
+        self.timed("hit_quota", self.inner.hit_quota(key, limit, window))
+            .await
     }
 
     async fn reset(&self, key: &str) -> Result<(), LimitError> {
-        let started = Instant::now();
-        let out = self.inner.reset(key).await;
-        self.record("reset", started);
-        out
+        self.timed("reset", self.inner.reset(key)).await
     }
 
     async fn peek(&self, key: &str) -> Result<u32, LimitError> {
-        let started = Instant::now();
-        let out = self.inner.peek(key).await;
-        self.record("peek", started);
-        out
+        self.timed("peek", self.inner.peek(key)).await
     }
 
     async fn ping(&self) -> Result<(), LimitError> {
-        let started = Instant::now();
-        let out = self.inner.ping().await;
-        self.record("ping", started);
-        out
+        self.timed("ping", self.inner.ping()).await
     }
 }

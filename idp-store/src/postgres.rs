@@ -112,11 +112,13 @@ impl PostgresStore {
     }
 
     async fn conn(&self) -> StoreResult<deadpool_postgres::Client> {
-        timed("connect", async {
-            self.pool.get().await.map_err(error::pool)
-        })
-        .await
+        pooled(&self.pool).await
     }
+}
+
+/// A connection from `pool`, its wait recorded (`idp_store_operation_seconds{op="connect"}`).
+async fn pooled(pool: &Pool) -> StoreResult<deadpool_postgres::Client> {
+    timed("connect", async { pool.get().await.map_err(error::pool) }).await
 }
 
 /// A pool of at most `max_size` connections made from `config`.

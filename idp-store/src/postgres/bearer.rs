@@ -30,12 +30,12 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::rows::{account_cols, get, joined_account};
-use super::{query, timed};
+use super::{pooled, query};
 
 /// Most checks answered by one statement.
 const MAX_BATCH: usize = 128;
 /// Batches in flight at once: the size of the bearer checks' own pool.
-pub(super) const MAX_IN_FLIGHT: usize = 2;
+const MAX_IN_FLIGHT: usize = 2;
 /// Checks that may queue before callers wait to queue.
 const QUEUE: usize = 4096;
 
@@ -137,10 +137,7 @@ async fn read_batch(pool: &Pool, batch: &[Check]) -> StoreResult<Vec<BearerState
         .collect();
     let families: Vec<Option<Uuid>> = batch.iter().map(|c| c.family_id).collect();
     let accounts: Vec<Option<Uuid>> = batch.iter().map(|c| c.account_id).collect();
-    let c = timed("connect", async {
-        pool.get().await.map_err(super::error::pool)
-    })
-    .await?;
+    let c = pooled(pool).await?;
     let rows = query(
         &c,
         concat!(
