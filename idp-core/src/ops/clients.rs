@@ -1,8 +1,5 @@
 //! App clients: relying-party applications, vendor api-keys and Switch client ids.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 use uuid::Uuid;
 
@@ -138,39 +135,7 @@ impl Idp {
             .client_by_id(id)
             .await?
             .ok_or(Error::InvalidClient)?;
-        self.clients.put(&client);
+        self.clients.put(client.id.clone(), &client);
         Ok(client)
-    }
-}
-
-/// App clients this process has read, by id. Every token, introspection and revocation call
-/// authenticates its client, and on PostgreSQL that read was a round trip of its own.
-///
-/// Safe to keep because a client never changes once created: the store has no update or
-/// delete for clients. [`CLIENT_TTL`] only bounds how long a row edited by hand in the database
-/// goes unseen by a running replica. Unknown ids are not remembered, so a client created by
-/// another process (`idp-server client create`) is usable at once.
-pub(crate) struct ClientCache(quick_cache::sync::Cache<String, (Instant, Arc<AppClient>)>);
-
-const CLIENT_TTL: Duration = Duration::from_secs(10);
-const CLIENT_CACHE_ENTRIES: usize = 1024;
-
-impl Default for ClientCache {
-    fn default() -> Self {
-        Self(quick_cache::sync::Cache::new(CLIENT_CACHE_ENTRIES))
-    }
-}
-
-impl ClientCache {
-    fn get(&self, id: &str) -> Option<AppClient> {
-        let (read_at, client) = self.0.get(id)?;
-        (read_at.elapsed() < CLIENT_TTL).then(|| AppClient::clone(&client))
-    }
-
-    fn put(&self, client: &AppClient) {
-        self.0.insert(
-            client.id.clone(),
-            (Instant::now(), Arc::new(client.clone())),
-        );
     }
 }

@@ -12,6 +12,7 @@ mod credentials;
 pub mod mfa;
 pub mod onboarding;
 mod provisioning;
+mod recent;
 mod recovery;
 mod roles;
 mod self_service;
@@ -94,7 +95,8 @@ pub struct Idp {
     store: Arc<dyn Store>,
     hasher: SecretHasher,
     services: Services,
-    clients: Arc<clients::ClientCache>,
+    clients: Arc<recent::Clients>,
+    tenants: Arc<recent::Tenants>,
 }
 
 impl Idp {
@@ -104,6 +106,7 @@ impl Idp {
             hasher,
             services,
             clients: Arc::default(),
+            tenants: Arc::default(),
         }
     }
 
@@ -177,11 +180,19 @@ impl Idp {
         }
     }
 
+    /// A tenant by id, as read at most a second ago (see [`recent`]): sign-ins read its
+    /// policies several times, and each read would be a round trip on PostgreSQL.
     async fn tenant_by_id(&self, id: Uuid) -> Result<Tenant> {
-        self.store
+        if let Some(known) = self.tenants.get(&id) {
+            return Ok(known);
+        }
+        let tenant = self
+            .store
             .tenant_by_id(id)
             .await?
-            .ok_or(Error::NotFound("tenant"))
+            .ok_or(Error::NotFound("tenant"))?;
+        self.tenants.put(id, &tenant);
+        Ok(tenant)
     }
 }
 

@@ -84,7 +84,12 @@ impl Idp {
     ) -> Result<Tenant> {
         ctx.principal
             .require(entitlements::MANAGE_TENANT, tenant_id)?;
-        let mut tenant = self.tenant_by_id(tenant_id).await?;
+        // Fresh from the store, not the recent copy: every field is written back.
+        let mut tenant = self
+            .store
+            .tenant_by_id(tenant_id)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
         if let Some(d) = update.description {
             tenant.description = d
                 .map(|d| validate::text("description", &d, 500))
@@ -112,7 +117,11 @@ impl Idp {
         }
         tenant.updated_at = now();
         let res = match self.store.update_tenant(&tenant).await {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                // This replica applies the new policies at once; others within a second.
+                self.tenants.put(tenant.id, &tenant);
+                Ok(())
+            }
             Ok(false) => Err(Error::NotFound("tenant")),
             Err(e) => Err(e.into()),
         };

@@ -1,6 +1,11 @@
 //! Two replicas on one PostgreSQL schema: both start (migrations serialised by the advisory
 //! lock), both are ready, and what one writes the other sees.
 
+use std::time::Duration;
+
+use idp_core::Context;
+use idp_core::model::{FactorKind, MfaPolicy};
+use idp_core::ops::Registration;
 use idp_e2e::{fresh_postgres_schema, http, start_on_database};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -59,6 +64,53 @@ async fn two_replicas_share_one_schema() {
     assert_eq!(res.status(), 200);
 
     for server in [a, b, c] {
+        server.stop().await.expect("graceful stop");
+    }
+}
+
+/// Replicas keep a tenant they read for a second (its policies are read several times per
+/// sign-in): a policy changed on one replica applies there at once and on the others within
+/// that second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenant_policy_change_reaches_the_other_replica_within_a_second() {
+    let Some(url) = fresh_postgres_schema().await else {
+        return;
+    };
+    let a = start_on_database(&url, |_| {}).await;
+    let b = start_on_database(&url, |_| {}).await;
+    let (ia, ib) = (&a.running.app.idp, &b.running.app.idp);
+    let tenant = ia.tenant("default").await.expect("default tenant");
+    let account = ia
+        .register(
+            &Context::system(),
+            tenant.id,
+            Registration {
+                username: "carol".into(),
+                email: Some("carol@example.com".into()),
+                password: Some("Correct-horse-battery-9".into()),
+                email_verified: true,
+                ..Registration::default()
+            },
+        )
+        .await
+        .expect("register carol");
+    // B reads (and keeps) the tenant under the old policy.
+    assert_eq!(ib.second_factor(&account).await.expect("policy"), None);
+
+    crate::mfa::set_mfa_policy(&a, MfaPolicy::EmailOtp).await;
+    assert_eq!(
+        ia.second_factor(&account).await.expect("policy"),
+        Some(FactorKind::EmailOtp),
+        "the replica that changed the policy applies it at once"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        ib.second_factor(&account).await.expect("policy"),
+        Some(FactorKind::EmailOtp),
+        "the other replica applies it within a second"
+    );
+
+    for server in [a, b] {
         server.stop().await.expect("graceful stop");
     }
 }
