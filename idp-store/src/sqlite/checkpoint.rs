@@ -41,7 +41,8 @@ pub(super) struct Policy {
     /// runs. It is also how old the newest commits a power loss can take back may be
     /// (`synchronous=NORMAL` syncs the WAL only here); a crash of the process loses nothing.
     pub every: Duration,
-    /// Above this many frames (4 KiB pages), the log is started over (step 2)...
+    /// Above this many frames (one page each: 8 MiB with the store's 2 KiB pages), the log is
+    /// started over (step 2)...
     pub restart_after_frames: i64,
     /// ...at most this often: each restart holds writes up for its fsyncs (1–8 ms on the
     /// benchmark machine) and the truncation after it, and at most one request in a few

@@ -218,6 +218,16 @@ fn read_on<T>(
     f(&tx)
 }
 
+/// Page size of a new database file, in bytes (SQLite's default is 4096). A refresh rotation
+/// dirties four or five pages at scattered places (a token row and three index entries keyed by
+/// random digests and ids), and every dirty page is appended whole to the WAL and later written
+/// back and checkpointed: with 2 KiB pages the server writes 40% less per rotation (15.6 KB
+/// instead of 25.8 KB, from `/proc/<pid>/io`), and the writer's stalls while the WAL is synced
+/// shrink with it (refresh p99 lower in 9 of 10 alternating runs; docs/performance.md). Index
+/// keys up to about 480 bytes (every email, id and digest) stay within a page; longer rows,
+/// such as a signing key, continue on overflow pages as they would anyway.
+pub(super) const PAGE_SIZE: i64 = 2048;
+
 /// How long a statement waits for a lock another process holds before it fails (busy).
 pub(super) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -232,6 +242,8 @@ fn connect(path: &Path) -> DbResult<Connection> {
     let conn = Connection::open(path)?;
     // busy_timeout first: the other pragmas may need a lock another process holds briefly.
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Takes effect only when this connection creates the file; an existing file keeps its size.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -339,6 +351,32 @@ mod tests {
         let stmt = conn.prepare_cached(sql).unwrap();
         assert_eq!(stmt.get_status(StatementStatus::Run), 4);
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    /// New files get [`PAGE_SIZE`]; a file created with another page size keeps it (SQLite
+    /// cannot change it in WAL mode), so existing databases open as before.
+    #[test]
+    fn new_files_use_the_store_page_size_and_old_files_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |path: &Path| {
+            let Ok(conn) = connect(path) else {
+                panic!("cannot open {}", path.display());
+            };
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS t (n INTEGER) STRICT")
+                .unwrap();
+            conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        let new = dir.path().join("new.db");
+        assert_eq!(page_size(&new), PAGE_SIZE);
+        assert_eq!(page_size(&new), PAGE_SIZE, "reopened");
+
+        let old = dir.path().join("old.db");
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        conn.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (n INTEGER) STRICT")
+            .unwrap();
+        drop(conn);
+        assert_eq!(page_size(&old), 4096);
     }
 
     /// While another process holds the file's write lock, a quick write must not wait for it on
