@@ -3,8 +3,9 @@
 //!
 //! Only rows that rarely change and have no delete are kept this way. The time to live bounds how
 //! long a change made by another replica (or by hand in the database) goes unseen here; a change
-//! made through this process replaces its entry at once. Unknown keys are never remembered, so a
-//! row created elsewhere is usable at once.
+//! made through this process replaces its entry at once (a read of the old row that raced the
+//! change may put it back, again for at most the time to live). Unknown keys are never
+//! remembered, so a row created elsewhere is usable at once.
 
 use std::hash::Hash;
 use std::sync::Arc;
