@@ -1280,6 +1280,10 @@ impl Store for PostgresStore {
         mfa::factors(self, account_id).await
     }
 
+    async fn factor_overview(&self, account_id: Uuid) -> StoreResult<FactorOverview> {
+        mfa::factor_overview(self, account_id).await
+    }
+
     async fn delete_factor(&self, account_id: Uuid, kind: FactorKind) -> StoreResult<bool> {
         mfa::delete_factor(self, account_id, kind).await
     }

@@ -531,29 +531,30 @@ impl Idp {
     /// The second factor a sign-in of this account needs, if any: an enrolled authenticator
     /// first, then a factor the account chose, then what the tenant's policy requires.
     pub async fn second_factor(&self, account: &Account) -> Result<Option<FactorKind>> {
-        let factors = self.store.factors(account.id).await?;
-        self.second_factor_of(account, &factors, None).await
+        let confirmed: Vec<FactorKind> = self
+            .store
+            .factors(account.id)
+            .await?
+            .iter()
+            .filter(|f| f.confirmed)
+            .map(|f| f.kind)
+            .collect();
+        self.second_factor_of(account, &confirmed, None).await
     }
 
-    /// [`Idp::second_factor`] for an account whose `factors` (and whether it has a PIN, when
-    /// known) the caller has read already.
+    /// [`Idp::second_factor`] for an account whose confirmed factors (ordered by kind), and
+    /// whether it has a PIN when known, the caller has read already.
     pub(crate) async fn second_factor_of(
         &self,
         account: &Account,
-        factors: &[Factor],
+        confirmed: &[FactorKind],
         pin_set: Option<bool>,
     ) -> Result<Option<FactorKind>> {
-        if factors
-            .iter()
-            .any(|f| f.kind == FactorKind::Totp && f.confirmed)
-        {
+        if confirmed.contains(&FactorKind::Totp) {
             return Ok(Some(FactorKind::Totp));
         }
-        if let Some(f) = factors
-            .iter()
-            .find(|f| f.confirmed && f.kind != FactorKind::Totp)
-        {
-            return Ok(Some(f.kind));
+        if let Some(kind) = confirmed.first() {
+            return Ok(Some(*kind));
         }
         let tenant = self.tenant_by_id(account.tenant_id).await?;
         let has_pin = || async {

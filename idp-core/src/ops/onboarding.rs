@@ -265,22 +265,16 @@ impl Idp {
 
     /// How the account proves itself beyond its password.
     pub async fn factor_summary(&self, account: &Account) -> Result<FactorSummary> {
-        // Three independent reads, at once: on PostgreSQL their answers arrive together.
-        let (factors, secrets, answers) = tokio::try_join!(
-            self.store.factors(account.id),
-            self.store.account_secrets(account.id),
-            self.store.list_answers(account.id),
-        )?;
-        let pin_set = secrets.is_some_and(|s| s.pin_hash.is_some());
+        // One store read (one statement on PostgreSQL) instead of the factors, the secrets and
+        // the answers: this is on every Switch sign-in.
+        let overview = self.store.factor_overview(account.id).await?;
         Ok(FactorSummary {
-            pin_set,
-            totp_enrolled: factors
-                .iter()
-                .any(|f| f.kind == FactorKind::Totp && f.confirmed),
+            pin_set: overview.pin_set,
+            totp_enrolled: overview.confirmed.contains(&FactorKind::Totp),
             second_factor: self
-                .second_factor_of(account, &factors, Some(pin_set))
+                .second_factor_of(account, &overview.confirmed, Some(overview.pin_set))
                 .await?,
-            question_ids: answers.iter().map(|a| a.question.id).collect(),
+            question_ids: overview.question_ids,
         })
     }
 

@@ -64,6 +64,17 @@ pub struct NewAccount {
     pub role_ids: Vec<i64>,
 }
 
+/// An account's second factors at a glance: see [`Store::factor_overview`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactorOverview {
+    /// The kinds of its confirmed factors, ordered by kind.
+    pub confirmed: Vec<FactorKind>,
+    /// Whether it has a PIN.
+    pub pin_set: bool,
+    /// The questions it answered, in the order of its answers.
+    pub question_ids: Vec<i64>,
+}
+
 /// Result of counting a failed proof.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureCount {
@@ -340,6 +351,23 @@ pub trait Store: Send + Sync + 'static {
     async fn put_factor(&self, factor: &Factor) -> StoreResult<()>;
     /// The account's factors, ordered by kind.
     async fn factors(&self, account_id: Uuid) -> StoreResult<Vec<Factor>>;
+    /// What [`Store::factors`], [`Store::account_secrets`] and [`Store::list_answers`] tell about
+    /// an account's second factors, without a secret or a hash. A store with round trips reads
+    /// it in one. An unknown account has none.
+    async fn factor_overview(&self, account_id: Uuid) -> StoreResult<FactorOverview> {
+        let factors = self.factors(account_id).await?;
+        let secrets = self.account_secrets(account_id).await?;
+        let answers = self.list_answers(account_id).await?;
+        Ok(FactorOverview {
+            confirmed: factors
+                .iter()
+                .filter(|f| f.confirmed)
+                .map(|f| f.kind)
+                .collect(),
+            pin_set: secrets.is_some_and(|s| s.pin_hash.is_some()),
+            question_ids: answers.iter().map(|a| a.question.id).collect(),
+        })
+    }
     /// Ok(true) if a factor was removed.
     async fn delete_factor(&self, account_id: Uuid, kind: FactorKind) -> StoreResult<bool>;
 

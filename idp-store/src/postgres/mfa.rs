@@ -8,7 +8,7 @@
 //! factors by `ON DELETE CASCADE`; `purge_expired` (in `grants.rs`) removes expired challenges.
 
 use idp_core::model::*;
-use idp_core::store::StoreResult;
+use idp_core::store::{FactorOverview, StoreResult};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -177,6 +177,40 @@ pub(super) async fn factors(s: &PostgresStore, account_id: Uuid) -> StoreResult<
         .collect::<StoreResult<Vec<_>>>()?;
     factors.sort_by_key(|f| f.kind);
     Ok(factors)
+}
+
+/// [`Store::factor_overview`](idp_core::store::Store::factor_overview) in one statement.
+pub(super) async fn factor_overview(
+    s: &PostgresStore,
+    account_id: Uuid,
+) -> StoreResult<FactorOverview> {
+    let c = s.conn().await?;
+    let row = query_opt(
+        &c,
+        "SELECT a.pin_hash IS NOT NULL AS pin_set, \
+           ARRAY(SELECT f.kind FROM account_factors f \
+                 WHERE f.account_id = a.id AND f.confirmed) AS confirmed, \
+           ARRAY(SELECT sa.question_id FROM security_answers sa \
+                 WHERE sa.account_id = a.id ORDER BY sa.id) AS question_ids \
+         FROM accounts a WHERE a.id = $1",
+        &[&account_id],
+    )
+    .await?;
+    let Some(row) = row else {
+        return Ok(FactorOverview::default());
+    };
+    let kinds: Vec<String> = get(&row, "confirmed")?;
+    let mut confirmed = kinds
+        .iter()
+        .map(|k| k.parse().map_err(|e| corrupt("factor kind", e)))
+        .collect::<StoreResult<Vec<FactorKind>>>()?;
+    // In FactorKind's own order, as `factors` returns them.
+    confirmed.sort();
+    Ok(FactorOverview {
+        confirmed,
+        pin_set: get(&row, "pin_set")?,
+        question_ids: get(&row, "question_ids")?,
+    })
 }
 
 pub(super) async fn delete_factor(

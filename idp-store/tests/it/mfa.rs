@@ -18,6 +18,7 @@ store_tests!(
     concurrent_consume_one_winner,
     consume_challenges_of_consumes_live_ones_of_kind_and_account,
     factors_put_replace_list_delete,
+    factor_overview_tells_what_the_separate_reads_tell,
     delete_account_removes_challenges_and_factors,
     purge_expired_removes_expired_challenges_only,
 );
@@ -421,6 +422,89 @@ async fn factors_put_replace_list_delete(store: Arc<dyn Store>) {
     };
     is_missing(store.put_factor(&orphan).await);
     assert!(store.factors(orphan.account_id).await.unwrap().is_empty());
+}
+
+/// `factor_overview` (one statement on PostgreSQL) against the three reads it replaces: only
+/// confirmed factors in kind order, the PIN as a flag, the answered questions in answer order,
+/// and nothing of another account's.
+async fn factor_overview_tells_what_the_separate_reads_tell(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let empty = FactorOverview::default();
+    assert_eq!(store.factor_overview(f.alice.id).await.unwrap(), empty);
+    assert_eq!(
+        store.factor_overview(Uuid::new_v4()).await.unwrap(),
+        empty,
+        "unknown account"
+    );
+
+    let at = now();
+    for x in [
+        factor(&f.alice, FactorKind::Pin, None, true),
+        factor(&f.alice, FactorKind::Totp, Some("JBSWY3DPEHPK3PXP"), false),
+        factor(&f.alice, FactorKind::SmsOtp, None, true),
+        factor(&f.bob, FactorKind::Totp, Some("GEZDGNBVGY3TQOJQ"), true),
+    ] {
+        store.put_factor(&x).await.unwrap();
+    }
+    assert!(
+        store
+            .set_pin_hash(f.alice.id, Some("pin-hash"), at)
+            .await
+            .unwrap()
+    );
+    let pet = store
+        .create_question(f.alice.tenant_id, "First pet?", at)
+        .await
+        .unwrap();
+    let street = store
+        .create_question(f.alice.tenant_id, "First street?", at)
+        .await
+        .unwrap();
+    // Answered street first: the overview keeps the order of the answers.
+    store
+        .put_answer(f.alice.id, street.id, "h1", at)
+        .await
+        .unwrap();
+    store
+        .put_answer(f.alice.id, pet.id, "h2", at)
+        .await
+        .unwrap();
+    store.put_answer(f.bob.id, pet.id, "h3", at).await.unwrap();
+
+    let alice = store.factor_overview(f.alice.id).await.unwrap();
+    assert_eq!(
+        alice,
+        FactorOverview {
+            confirmed: vec![FactorKind::SmsOtp, FactorKind::Pin],
+            pin_set: true,
+            question_ids: vec![street.id, pet.id],
+        }
+    );
+    // The same as the separate reads say.
+    let factors = store.factors(f.alice.id).await.unwrap();
+    let confirmed: Vec<FactorKind> = factors
+        .iter()
+        .filter(|x| x.confirmed)
+        .map(|x| x.kind)
+        .collect();
+    assert_eq!(alice.confirmed, confirmed);
+    let answered: Vec<i64> = store
+        .list_answers(f.alice.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.question.id)
+        .collect();
+    assert_eq!(alice.question_ids, answered);
+
+    assert_eq!(
+        store.factor_overview(f.bob.id).await.unwrap(),
+        FactorOverview {
+            confirmed: vec![FactorKind::Totp],
+            pin_set: false,
+            question_ids: vec![pet.id],
+        }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
