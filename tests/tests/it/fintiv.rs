@@ -37,7 +37,10 @@ struct Tenant {
     consumer_id: String,
 }
 
-async fn tenant(server: &TestServer, name: &str) -> Tenant {
+/// A Fintiv program as both this module and the race and security tests set it up: the tenant
+/// ("`name` program"), an ADMIN role with every entitlement, CONSUMER as the default role, and
+/// the api-key client `<name>-app` (password and refresh grants). Returns the tenant and the key.
+pub async fn program(server: &TestServer, name: &str) -> (idp_core::model::Tenant, String) {
     let idp = &server.running.app.idp;
     let sys = Context::system();
     let t = idp
@@ -73,6 +76,13 @@ async fn tenant(server: &TestServer, name: &str) -> Tenant {
     )
     .await
     .expect("app client");
+    (t, key)
+}
+
+async fn tenant(server: &TestServer, name: &str) -> Tenant {
+    let idp = &server.running.app.idp;
+    let sys = Context::system();
+    let (t, key) = program(server, name).await;
     let q = idp
         .create_question(&sys, t.id, QUESTION)
         .await

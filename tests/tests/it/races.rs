@@ -4,9 +4,8 @@
 //! their surface's envelope (never a 5xx), and what the state is afterwards.
 
 use idp_core::Context;
-use idp_core::authz::entitlements;
-use idp_core::model::{AccountKey, GrantType};
-use idp_core::ops::{NewClient, Registration, TenantUpdate};
+use idp_core::model::AccountKey;
+use idp_core::ops::Registration;
 use idp_e2e::{Answer, TestServer, all_at_once, http};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -275,39 +274,10 @@ pub const FINTIV_PASSWORD: &str = "Test1234!";
 pub async fn fintiv_tenant(server: &TestServer, name: &str) -> FintivTenant {
     let idp = &server.running.app.idp;
     let sys = Context::system();
-    let t = idp.create_tenant(&sys, name, None).await.expect("tenant");
-    let all: Vec<String> = entitlements::ALL.iter().map(|e| e.to_string()).collect();
-    idp.create_role(&sys, t.id, "ADMIN", None, &all)
-        .await
-        .expect("admin role");
-    idp.create_role(&sys, t.id, "CONSUMER", None, &[])
-        .await
-        .expect("consumer role");
+    let (t, key) = crate::fintiv::program(server, name).await;
     idp.create_role(&sys, t.id, "SHOPPER", None, &[])
         .await
         .expect("shopper role");
-    idp.update_tenant(
-        &sys,
-        t.id,
-        TenantUpdate {
-            default_role: Some(Some("CONSUMER".into())),
-            ..TenantUpdate::default()
-        },
-    )
-    .await
-    .expect("default role");
-    let key = format!("{}-app", name.to_lowercase());
-    idp.create_client(
-        &sys,
-        t.id,
-        NewClient {
-            id: key.clone(),
-            grants: vec![GrantType::Password, GrantType::RefreshToken],
-            ..NewClient::default()
-        },
-    )
-    .await
-    .expect("app client");
     let admin = format!("{}admin", name.to_lowercase());
     for (username, roles) in [
         (admin.as_str(), vec!["ADMIN".to_owned()]),
