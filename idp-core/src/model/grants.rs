@@ -129,7 +129,8 @@ pub struct TokenFamily {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// One refresh token of a family, stored by digest.
+/// One refresh token of a family, stored by a key made of its minting time and its digest
+/// (`ops::tokens::refresh_key`), never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub token_digest: String,

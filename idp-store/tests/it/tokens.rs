@@ -18,6 +18,7 @@ store_tests!(
     concurrent_refreshes_of_one_token,
     concurrent_redemptions_of_one_code,
     sign_in_with_a_second_factor,
+    refresh_tokens_from_before_time_ordered_keys_still_rotate,
 );
 
 struct Fixture {
@@ -138,6 +139,61 @@ async fn concurrent_refreshes_of_one_token(store: Arc<dyn Store>) {
     assert!(matches!(
         f.tokens.verify_access_token(&set.access_token).await,
         Err(Error::InvalidToken)
+    ));
+}
+
+/// Tokens minted before keys carried their minting time are filed under their bare digest;
+/// they must keep working until they are rotated or expire.
+async fn refresh_tokens_from_before_time_ordered_keys_still_rotate(store: Arc<dyn Store>) {
+    let f = fixture(store.clone()).await;
+    let at = now();
+    let family = TokenFamily {
+        id: uuid::Uuid::new_v4(),
+        tenant_id: f.account.tenant_id,
+        client_id: f.client.id.clone(),
+        account_id: f.account.id,
+        scope: "openid email".into(),
+        auth: AuthContext::default(),
+        created_at: at,
+        revoked_at: None,
+    };
+    let legacy = idp_core::secrets::random_token(32);
+    let first = RefreshToken {
+        token_digest: idp_core::secrets::digest(&legacy),
+        family_id: family.id,
+        created_at: at,
+        expires_at: at + chrono::Duration::days(1),
+        used_at: None,
+    };
+    store.create_family(&family, &first).await.expect("family");
+
+    let set = f
+        .tokens
+        .refresh(&f.client, &legacy, None)
+        .await
+        .expect("a legacy token rotates");
+    let next = set.refresh_token.expect("rotated");
+    let (minted, _) = next.split_once('.').expect("time prefix");
+    assert_eq!(minted.len(), 12);
+    let minted_ms = i64::from_str_radix(minted, 16).expect("hex");
+    assert!((minted_ms - now().timestamp_millis()).abs() < 60_000);
+    let key = format!("{minted}.{}", idp_core::secrets::digest(&next));
+    let (stored, stored_family) = store
+        .refresh_token(&key)
+        .await
+        .expect("read")
+        .expect("the successor is filed under its time-ordered key");
+    assert_eq!(stored_family.id, family.id);
+    assert!(stored.used_at.is_none());
+
+    // The legacy token is spent: presenting it again is a reuse that ends the grant.
+    assert!(matches!(
+        f.tokens.refresh(&f.client, &legacy, None).await,
+        Err(Error::InvalidGrant(_))
+    ));
+    assert!(matches!(
+        f.tokens.refresh(&f.client, &next, None).await,
+        Err(Error::InvalidGrant(_))
     ));
 }
 

@@ -7,7 +7,7 @@ use oxide_auth::code_grant::extensions::Pkce;
 use oxide_auth::primitives::grant::Value as GrantValue;
 use uuid::Uuid;
 
-use super::{TokenSet, Tokens, grant_scope, random_secret};
+use super::{TokenSet, Tokens, grant_scope, random_secret, refresh_key};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::ops::ensure_active;
@@ -159,10 +159,11 @@ impl Tokens {
             ));
         }
         let at = now();
-        let refresh = random_secret();
+        let (refresh, first_key) = refresh_key::mint(at);
         let first = RefreshToken {
-            token_digest: secrets::digest(&refresh),
-            family_id: Uuid::new_v4(),
+            token_digest: first_key,
+            // Time-ordered, like the token keys, so new families append to their index.
+            family_id: Uuid::now_v7(),
             created_at: at,
             expires_at: at + self.config.refresh_token_ttl,
             used_at: None,

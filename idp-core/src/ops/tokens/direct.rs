@@ -13,13 +13,12 @@
 
 use uuid::Uuid;
 
-use super::{AccessToken, PendingSignIn, SignIn, TokenSet, Tokens, grant_scope, random_secret};
+use super::{AccessToken, PendingSignIn, SignIn, TokenSet, Tokens, grant_scope, refresh_key};
 use crate::authz::Context;
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::notify::Channel;
 use crate::ops::ensure_active;
-use crate::secrets;
 
 /// Where a direct sign-in stands after the password.
 #[allow(clippy::large_enum_variant)] // one per sign-in, short-lived
@@ -54,7 +53,8 @@ impl Tokens {
         let scope = grant_scope(client, None)?;
         let at = now();
         let family = TokenFamily {
-            id: Uuid::new_v4(),
+            // Time-ordered, like the token keys, so new families append to their index.
+            id: Uuid::now_v7(),
             tenant_id: account.tenant_id,
             client_id: client.id.clone(),
             account_id: account.id,
@@ -63,9 +63,9 @@ impl Tokens {
             created_at: at,
             revoked_at: None,
         };
-        let raw = random_secret();
+        let (raw, key) = refresh_key::mint(at);
         let first = RefreshToken {
-            token_digest: secrets::digest(&raw),
+            token_digest: key,
             family_id: family.id,
             created_at: at,
             expires_at: at + self.config.refresh_token_ttl,
@@ -149,7 +149,7 @@ impl Tokens {
         let Some((_, family)) = self
             .idp
             .store
-            .refresh_token(&secrets::digest(refresh_token.trim()))
+            .refresh_token(&refresh_key::key_of(refresh_token.trim()))
             .await?
         else {
             return Err(Error::InvalidGrant("unknown refresh token".into()));

@@ -1,10 +1,9 @@
 //! The refresh_token and client_credentials grants.
 
-use super::{TokenSet, Tokens, grant_scope, has_scope, parse_scope, random_secret};
+use super::{TokenSet, Tokens, grant_scope, has_scope, parse_scope, refresh_key};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::ops::ensure_active;
-use crate::secrets;
 use uuid::Uuid;
 
 /// Scopes about a signed-in user: meaningless for a client acting on its own behalf.
@@ -32,13 +31,13 @@ impl Tokens {
                 "client may not use the refresh_token grant".into(),
             ));
         }
-        let digest = secrets::digest(refresh_token);
+        let key = refresh_key::key_of(refresh_token);
         // A narrower scope is checked against the grant before anything is spent. Without one
         // (the usual case) the rotation itself checks the token and its client, in one store
         // call.
         let narrowed = match scope {
             Some(s) if !s.trim().is_empty() => {
-                let Some((_, family)) = self.idp.store.refresh_token(&digest).await? else {
+                let Some((_, family)) = self.idp.store.refresh_token(&key).await? else {
                     return Err(Error::InvalidGrant("unknown refresh token".into()));
                 };
                 if family.client_id != client.id {
@@ -55,9 +54,9 @@ impl Tokens {
             _ => None,
         };
         let at = now();
-        let next_raw = random_secret();
+        let (next_raw, next_key) = refresh_key::mint(at);
         let next = RefreshToken {
-            token_digest: secrets::digest(&next_raw),
+            token_digest: next_key,
             // The store files it in the presented token's family, whatever this says.
             family_id: Uuid::nil(),
             created_at: at,
@@ -67,7 +66,7 @@ impl Tokens {
         let rotated = self
             .idp
             .store
-            .rotate_refresh(&digest, &client.id, &next, at)
+            .rotate_refresh(&key, &client.id, &next, at)
             .await?;
         let (family, account) = match rotated {
             RefreshRotation::Rotated(f, a) => (f, a),

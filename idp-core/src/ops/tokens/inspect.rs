@@ -6,12 +6,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{Tokens, claims::standard_claims, has_scope};
+use super::{Tokens, claims::standard_claims, has_scope, refresh_key};
 use crate::error::{Error, Result};
 use crate::jose::SignError;
 use crate::model::*;
 use crate::ops::ensure_active;
-use crate::secrets;
 
 /// A verified, live access token.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,7 +184,7 @@ impl Tokens {
         let Some((rt, family)) = self
             .idp
             .store
-            .refresh_token(&secrets::digest(token))
+            .refresh_token(&refresh_key::key_of(token))
             .await?
         else {
             return Ok(Introspection::inactive());
@@ -222,7 +221,7 @@ impl Tokens {
         if let Some((_, family)) = self
             .idp
             .store
-            .refresh_token(&secrets::digest(token))
+            .refresh_token(&refresh_key::key_of(token))
             .await?
         {
             if family.client_id == client.id {

@@ -10,6 +10,7 @@ mod grants;
 mod inspect;
 mod login;
 mod password_grant;
+mod refresh_key;
 mod session_end;
 mod sessions;
 
