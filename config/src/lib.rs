@@ -16,7 +16,7 @@ pub use reference::{KeyDoc, keys, reference_markdown};
 
 /// Top-level keys an `IDP_` variable may set. Other `IDP_` variables (`IDP_CONFIG`, test
 /// settings) are not configuration and are ignored.
-pub(crate) const ENV_KEYS: [&str; 16] = [
+pub(crate) const ENV_KEYS: [&str; 17] = [
     "listen",
     "issuer",
     "data_dir",
@@ -25,6 +25,7 @@ pub(crate) const ENV_KEYS: [&str; 16] = [
     "redis_url",
     "smtp_url",
     "sms_webhook_url",
+    "blob_url",
     "log_format",
     "argon2",
     "http",
@@ -57,6 +58,10 @@ pub struct Config {
     pub sms_webhook_url: Option<String>,
     /// `Authorization` header value sent to the SMS webhook.
     pub sms_auth_header: Option<String>,
+    /// Uploads in an S3-compatible store:
+    /// `s3://ACCESS_KEY:SECRET_KEY@HOST[:PORT]/BUCKET?region=…&style=path|virtual` (`s3+http://`
+    /// for plain HTTP; percent-encode `/` and `+` in the keys); unset: `DATA_DIR/blobs`.
+    pub blob_url: Option<String>,
     /// `text` for people, `json` for one JSON object per line; the level comes from `RUST_LOG`.
     pub log_format: LogFormat,
     /// OpenTelemetry traces: base URL of an OTLP/HTTP (protobuf) collector, e.g.
@@ -81,6 +86,7 @@ impl Default for Config {
             smtp_url: None,
             sms_webhook_url: None,
             sms_auth_header: None,
+            blob_url: None,
             log_format: LogFormat::Text,
             otlp_endpoint: None,
             argon2: Argon2Config::default(),
@@ -384,6 +390,7 @@ impl Config {
             ("redis_url", &self.redis_url),
             ("smtp_url", &self.smtp_url),
             ("sms_webhook_url", &self.sms_webhook_url),
+            ("blob_url", &self.blob_url),
             ("otlp_endpoint", &self.otlp_endpoint),
         ] {
             if let Some(u) = url

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use chrono::Duration;
 use idp_config::{Config, Database};
 use idp_core::Idp;
+use idp_core::blobs::{BlobStore, Blobs, DEFAULT_MAX_BYTES};
 use idp_core::ops::tokens::{TokenConfig, Tokens};
 use idp_core::ops::{SecurityConfig, Services};
 use idp_core::secrets::hasher::SecretHasher;
+use idp_plugins::blobs::{LocalDirBlobs, S3Blobs};
 use idp_plugins::keys::KeyRing;
 use idp_plugins::{limits, notify};
 use idp_store::{AnyStore, Location};
@@ -27,6 +29,20 @@ pub struct App {
     /// The BVN register: the HTTP provider at `IDP_KYC_URL` (key `IDP_KYC_KEY`), else the local
     /// sandbox.
     pub kyc: Arc<dyn idp_core::kyc::BvnVerifier>,
+    /// Uploads: the S3-compatible store of `blob_url`, else `DATA_DIR/blobs`.
+    pub blobs: Blobs,
+}
+
+/// The upload store `blob_url` names, else the local directory. A bad URL stops the start.
+pub fn blobs(config: &Config) -> Result<Blobs, ServerError> {
+    let store: Arc<dyn BlobStore> = match &config.blob_url {
+        Some(url) => Arc::new(
+            S3Blobs::from_url(url)
+                .map_err(|e| idp_core::Error::invalid("blob_url", e.to_string()))?,
+        ),
+        None => Arc::new(LocalDirBlobs::new(config.data_dir.join("blobs"))),
+    };
+    Ok(Blobs::new(store, DEFAULT_MAX_BYTES))
 }
 
 /// Opens the configured store without migrating it.
@@ -132,6 +148,7 @@ impl App {
         let kyc_key = std::env::var("IDP_KYC_KEY").ok();
         let kyc = idp_plugins::kyc::from_config(kyc_url.as_deref(), kyc_key.as_deref())
             .map_err(|e| idp_core::Error::invalid("IDP_KYC_URL", e.to_string()))?;
+        let blobs = blobs(&config)?;
         let token_config = token_config(&config);
         let keys = Arc::new(KeyRing::open(store, token_config.max_signed_lifetime()).await?);
         let tokens = Tokens::new(idp.clone(), keys.clone(), token_config);
@@ -142,6 +159,7 @@ impl App {
             config: Arc::new(config),
             store_kind,
             kyc,
+            blobs,
         })
     }
 }

@@ -42,14 +42,9 @@ pub fn router(app: App) -> Router {
     }
     if adapters.fintract.enabled {
         let prefix = &adapters.fintract.prefix;
-        let store = idp_plugins::blobs::LocalDirBlobs::new(app.config.data_dir.join("blobs"));
-        let blobs = idp_core::blobs::Blobs::new(
-            std::sync::Arc::new(store),
-            idp_core::blobs::DEFAULT_MAX_BYTES,
-        );
         let state = idp_adapters::fintract::FinState::new(
             app.tokens.clone(),
-            blobs,
+            app.blobs.clone(),
             &app.config.issuer,
             prefix,
         );

@@ -1,13 +1,20 @@
 //! Blob storage behind [`idp_core::blobs::BlobStore`]: a local directory (the default,
-//! `<data_dir>/blobs`). An S3-compatible store is not implemented yet.
+//! `<data_dir>/blobs`), or an S3-compatible object store ([`S3Blobs`], `blob_url`) when the
+//! replicas share no disk.
 //!
-//! Files are written to a temporary name and renamed into place, so a reader never sees half a
+//! In the local directory, files are written to a temporary name and renamed into place, so a reader never sees half a
 //! file; keys are 128 random bits in hex plus the extension of the (sniffed) content type.
+
+mod s3;
+#[cfg(any(test, feature = "test-s3"))]
+pub mod s3_test_server;
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 use idp_core::blobs::{Blob, BlobError, BlobStore, content_type_of_key, extension, is_valid_key};
+
+pub use s3::{S3Blobs, S3UrlError};
 
 /// Files in one directory, created on first use.
 #[derive(Debug, Clone)]

@@ -1087,6 +1087,76 @@ async fn unreadable_requests(server: &TestServer) {
     );
 }
 
+/// With `blob_url` set, uploads go to the S3-compatible store (a signature-checking one here),
+/// not to the data directory, and come back through the same URL, from any server on that
+/// store; a store that cannot be reached is a 503 in the envelope.
+#[tokio::test]
+async fn uploads_go_to_the_configured_s3_store() {
+    let objects = tempfile::tempdir().expect("tempdir");
+    let addr =
+        idp_plugins::blobs::s3_test_server::spawn(objects.path(), "uploads", "idp", "k+y/s").await;
+    let mut data_dir = std::path::PathBuf::new();
+    let server = idp_e2e::start_sqlite_with(|c| {
+        c.blob_url = Some(format!("s3+http://idp:k%2By%2Fs@{addr}/uploads"));
+        data_dir = c.data_dir.clone();
+    })
+    .await;
+    let (access, _, _) = developer(&server, "s3user", "s3@example.com", "+2348000000021").await;
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n".to_vec();
+    let r = upload_to(
+        &server,
+        "/auth/upload/",
+        Some(&access),
+        multipart("file", "doc.pdf", "application/pdf", &pdf),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let file_url = r.str("url");
+    let key = file_url.rsplit('/').next().expect("key");
+    assert_eq!(
+        std::fs::read(objects.path().join("uploads").join(key)).expect("object in the bucket"),
+        pdf
+    );
+    assert!(!data_dir.join("blobs").join(key).exists());
+    let path = file_url.strip_prefix(ISSUER).expect("issuer URL");
+    let res = http().get(server.url(path)).send().await.expect("get file");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/pdf");
+    assert_eq!(res.bytes().await.expect("bytes").to_vec(), pdf);
+    // Another server on the same store (a replica) serves it too.
+    let replica = idp_e2e::start_sqlite_with(|c| {
+        c.blob_url = Some(format!("s3+http://idp:k%2By%2Fs@{addr}/uploads"));
+    })
+    .await;
+    let res = http()
+        .get(replica.url(path))
+        .send()
+        .await
+        .expect("get file");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.expect("bytes").to_vec(), pdf);
+
+    // A store that does not answer.
+    let gone = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let server = idp_e2e::start_sqlite_with(|c| {
+        c.blob_url = Some(format!("s3+http://idp:k%2By%2Fs@{gone}/uploads"));
+    })
+    .await;
+    let (access, _, _) = developer(&server, "s3user", "s3@example.com", "+2348000000021").await;
+    let r = upload_to(
+        &server,
+        "/auth/upload/",
+        Some(&access),
+        multipart("file", "doc.pdf", "application/pdf", &pdf),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{r:?}");
+    assert!(r.body.get("detail").is_some(), "{r:?}");
+}
+
 async fn uploads(server: &TestServer) {
     let (access, _, id) = developer(server, "uploader", "up@example.com", "+2348000000020").await;
     let a = Some(access.as_str());
