@@ -589,21 +589,26 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn find_login_with_secrets(
-        &self,
-        tenant_id: Uuid,
-        login: &str,
-    ) -> StoreResult<Option<(Account, AccountSecrets)>> {
+    async fn find_login(&self, tenant_id: Uuid, login: &str) -> StoreResult<Option<LoginRecord>> {
         let c = self.conn().await?;
         let sql = concat!(
             "SELECT ",
             account_cols!(),
-            ", password_hash, pin_hash FROM accounts ",
+            ", password_hash, pin_hash, \
+             ARRAY(SELECT f.kind FROM account_factors f \
+                   WHERE f.account_id = accounts.id AND f.confirmed) AS confirmed \
+             FROM accounts ",
             by_login!()
         );
         let row = query_opt(&c, sql, &[&tenant_id, &login.to_lowercase(), &login]).await?;
-        row.map(|r| Ok((rows::account(&r)?, rows::secrets(&r)?)))
-            .transpose()
+        row.map(|r| {
+            Ok(LoginRecord {
+                account: rows::account(&r)?,
+                secrets: rows::secrets(&r)?,
+                confirmed_factors: mfa::confirmed_kinds(&r)?,
+            })
+        })
+        .transpose()
     }
 
     async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>> {

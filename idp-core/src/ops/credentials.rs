@@ -31,11 +31,22 @@ impl Idp {
         login: &str,
         password: &str,
     ) -> Result<Account> {
-        let Some((account, secrets)) = self
-            .store
-            .find_login_with_secrets(tenant_id, login.trim())
-            .await?
-        else {
+        self.authenticate_with_factors(ctx, tenant_id, login, password)
+            .await
+            .map(|(account, _)| account)
+    }
+
+    /// [`Self::authenticate`], also giving the kinds of the account's confirmed factors (in
+    /// kind order), read with the account: the second factor of a sign-in is chosen from them
+    /// without another read.
+    pub(crate) async fn authenticate_with_factors(
+        &self,
+        ctx: &Context,
+        tenant_id: Uuid,
+        login: &str,
+        password: &str,
+    ) -> Result<(Account, Vec<FactorKind>)> {
+        let Some(found) = self.store.find_login(tenant_id, login.trim()).await? else {
             // An unknown login spends a budget of its own, as an account does: otherwise the 429
             // that a known account earns first would tell which logins exist.
             self.throttle(super::Throttle::Login(login))
@@ -56,10 +67,10 @@ impl Idp {
             return Err(Error::InvalidCredentials);
         };
         let res = self
-            .authenticate_account(ctx, account, secrets, password)
+            .authenticate_account(ctx, found.account, found.secrets, password)
             .await;
         crate::metrics::login(ctx.surface, res.is_ok());
-        res
+        Ok((res?, found.confirmed_factors))
     }
 
     /// [`Self::authenticate`] once the login named an account.

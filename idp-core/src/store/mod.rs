@@ -64,6 +64,16 @@ pub struct NewAccount {
     pub role_ids: Vec<i64>,
 }
 
+/// What a sign-in reads about the account its login names: see [`Store::find_login`].
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub account: Account,
+    pub secrets: AccountSecrets,
+    /// Kinds of the account's confirmed second factors, in kind order (as [`Store::factors`]
+    /// lists them): the sign-in picks its second factor from them once the password is right.
+    pub confirmed_factors: Vec<FactorKind>,
+}
+
 /// An account's second factors at a glance: see [`Store::factor_overview`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FactorOverview {
@@ -112,19 +122,27 @@ pub trait Store: Send + Sync + 'static {
     /// duplicate username, email or phone.
     async fn update_account(&self, account: &Account) -> StoreResult<bool>;
     async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>>;
-    /// [`Store::find_account`] by [`AccountKey::Login`] with the account's secrets: what a
-    /// sign-in reads. A store with round trips reads both at once.
-    async fn find_login_with_secrets(
-        &self,
-        tenant_id: Uuid,
-        login: &str,
-    ) -> StoreResult<Option<(Account, AccountSecrets)>> {
+    /// [`Store::find_account`] by [`AccountKey::Login`] with the account's secrets and the
+    /// kinds of its confirmed factors: what a sign-in reads. A store with round trips reads
+    /// them at once.
+    async fn find_login(&self, tenant_id: Uuid, login: &str) -> StoreResult<Option<LoginRecord>> {
         let key = AccountKey::Login(login.to_owned());
         let Some(account) = self.find_account(tenant_id, &key).await? else {
             return Ok(None);
         };
         let secrets = self.account_secrets(account.id).await?.unwrap_or_default();
-        Ok(Some((account, secrets)))
+        let confirmed_factors = self
+            .factors(account.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.confirmed)
+            .map(|f| f.kind)
+            .collect();
+        Ok(Some(LoginRecord {
+            account,
+            secrets,
+            confirmed_factors,
+        }))
     }
     /// Sets the password hash, `need_change_password`, `password_changed_at = at` and `updated_at`.
     async fn set_password_hash(

@@ -179,6 +179,18 @@ pub(super) async fn factors(s: &PostgresStore, account_id: Uuid) -> StoreResult<
     Ok(factors)
 }
 
+/// The `confirmed` column (an `ARRAY` of factor kinds) of a row, in FactorKind's own order, as
+/// `factors` returns them.
+pub(super) fn confirmed_kinds(row: &Row) -> StoreResult<Vec<FactorKind>> {
+    let kinds: Vec<String> = get(row, "confirmed")?;
+    let mut confirmed = kinds
+        .iter()
+        .map(|k| k.parse().map_err(|e| corrupt("factor kind", e)))
+        .collect::<StoreResult<Vec<FactorKind>>>()?;
+    confirmed.sort();
+    Ok(confirmed)
+}
+
 /// [`Store::factor_overview`](idp_core::store::Store::factor_overview) in one statement.
 pub(super) async fn factor_overview(
     s: &PostgresStore,
@@ -199,15 +211,8 @@ pub(super) async fn factor_overview(
     let Some(row) = row else {
         return Ok(FactorOverview::default());
     };
-    let kinds: Vec<String> = get(&row, "confirmed")?;
-    let mut confirmed = kinds
-        .iter()
-        .map(|k| k.parse().map_err(|e| corrupt("factor kind", e)))
-        .collect::<StoreResult<Vec<FactorKind>>>()?;
-    // In FactorKind's own order, as `factors` returns them.
-    confirmed.sort();
     Ok(FactorOverview {
-        confirmed,
+        confirmed: confirmed_kinds(&row)?,
         pin_set: get(&row, "pin_set")?,
         question_ids: get(&row, "question_ids")?,
     })

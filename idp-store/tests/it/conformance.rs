@@ -30,7 +30,7 @@ store_tests!(
     update_account_writes_mutable_fields,
     update_account_conflicts_write_nothing,
     secrets_roundtrip,
-    login_with_secrets_is_find_account_plus_secrets,
+    find_login_is_find_account_with_secrets_and_confirmed_factors,
     set_password_and_pin_hash,
     record_failure_locks_at_threshold,
     record_failure_without_lockout,
@@ -707,7 +707,7 @@ async fn update_account_conflicts_write_nothing(store: Arc<dyn Store>) {
 
 /// The sign-in read (one statement on PostgreSQL) finds what `find_account` by login finds,
 /// with what `account_secrets` holds for it.
-async fn login_with_secrets_is_find_account_plus_secrets(store: Arc<dyn Store>) {
+async fn find_login_is_find_account_with_secrets_and_confirmed_factors(store: Arc<dyn Store>) {
     let t = new_tenant(&store, "acme").await;
     let other = new_tenant(&store, "other").await;
     let mut new = new_account(account(t.id, "Dave", Some("erin@example.com")));
@@ -717,6 +717,21 @@ async fn login_with_secrets_is_find_account_plus_secrets(store: Arc<dyn Store>) 
     let mut bare = new_account(account(t.id, "erin@example.com", None));
     bare.secrets = AccountSecrets::default();
     let erin = store.create_account(&bare).await.unwrap();
+    // Dave's confirmed factors are listed in kind order; an unconfirmed one is not.
+    for (kind, confirmed) in [
+        (FactorKind::SmsOtp, true),
+        (FactorKind::Totp, true),
+        (FactorKind::EmailOtp, false),
+    ] {
+        let factor = Factor {
+            account_id: dave.id,
+            kind,
+            secret: (kind == FactorKind::Totp).then(|| "JBSWY3DPEHPK3PXP".into()),
+            confirmed,
+            created_at: now(),
+        };
+        store.put_factor(&factor).await.unwrap();
+    }
     for (login, expected) in [
         ("dave", Some(&dave)),
         ("DAVE", Some(&dave)),
@@ -726,27 +741,32 @@ async fn login_with_secrets_is_find_account_plus_secrets(store: Arc<dyn Store>) 
         let key = AccountKey::Login(login.into());
         let found = store.find_account(t.id, &key).await.unwrap();
         assert_eq!(found.as_ref(), expected, "{login}");
-        let with = store.find_login_with_secrets(t.id, login).await.unwrap();
+        let with = store.find_login(t.id, login).await.unwrap();
         match (with, expected) {
-            (Some((a, s)), Some(e)) => {
-                assert_eq!(&a, e, "{login}");
+            (Some(r), Some(e)) => {
+                assert_eq!(&r.account, e, "{login}");
                 let stored = store.account_secrets(e.id).await.unwrap().unwrap();
                 assert_eq!(
-                    (s.password_hash, s.pin_hash),
+                    (r.secrets.password_hash, r.secrets.pin_hash),
                     (stored.password_hash, stored.pin_hash),
                     "{login}"
                 );
+                let confirmed: Vec<FactorKind> = store
+                    .factors(e.id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|f| f.confirmed)
+                    .map(|f| f.kind)
+                    .collect();
+                assert_eq!(r.confirmed_factors, confirmed, "{login}");
             }
             (None, None) => {}
-            (got, _) => panic!("{login}: {:?}", got.map(|(a, _)| a.username)),
+            (got, _) => panic!("{login}: {:?}", got.map(|r| r.account.username)),
         }
     }
     assert!(
-        store
-            .find_login_with_secrets(other.id, "dave")
-            .await
-            .unwrap()
-            .is_none(),
+        store.find_login(other.id, "dave").await.unwrap().is_none(),
         "another tenant's login"
     );
 }

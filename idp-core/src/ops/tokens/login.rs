@@ -81,16 +81,20 @@ impl Tokens {
         password: &str,
         client_id: &str,
     ) -> Result<SignIn> {
-        let account = self
+        let (account, confirmed) = self
             .idp
-            .authenticate(ctx, tenant_id, login, password)
+            .authenticate_with_factors(ctx, tenant_id, login, password)
             .await?;
         let password_only = AuthContext {
             auth_time: Some(now()),
             amr: vec!["pwd".into()],
             acr: None,
         };
-        let Some(factor) = self.idp.second_factor(&account).await? else {
+        let Some(factor) = self
+            .idp
+            .second_factor_of(&account, &confirmed, None)
+            .await?
+        else {
             return Ok(SignIn::Complete(account, password_only));
         };
         let (mut challenge_id, mut sent_to, mut question) = (None, None, None);
