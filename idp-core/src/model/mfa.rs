@@ -154,6 +154,17 @@ pub struct Factor {
     pub created_at: Timestamp,
 }
 
+impl Factor {
+    /// The kinds of the confirmed ones among `factors`, in their order.
+    pub fn confirmed_kinds(factors: &[Factor]) -> Vec<FactorKind> {
+        factors
+            .iter()
+            .filter(|f| f.confirmed)
+            .map(|f| f.kind)
+            .collect()
+    }
+}
+
 impl fmt::Debug for Factor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Factor")

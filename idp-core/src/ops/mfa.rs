@@ -531,14 +531,7 @@ impl Idp {
     /// The second factor a sign-in of this account needs, if any: an enrolled authenticator
     /// first, then a factor the account chose, then what the tenant's policy requires.
     pub async fn second_factor(&self, account: &Account) -> Result<Option<FactorKind>> {
-        let confirmed: Vec<FactorKind> = self
-            .store
-            .factors(account.id)
-            .await?
-            .iter()
-            .filter(|f| f.confirmed)
-            .map(|f| f.kind)
-            .collect();
+        let confirmed = Factor::confirmed_kinds(&self.store.factors(account.id).await?);
         self.second_factor_of(account, &confirmed, None).await
     }
 

@@ -131,13 +131,7 @@ pub trait Store: Send + Sync + 'static {
             return Ok(None);
         };
         let secrets = self.account_secrets(account.id).await?.unwrap_or_default();
-        let confirmed_factors = self
-            .factors(account.id)
-            .await?
-            .into_iter()
-            .filter(|f| f.confirmed)
-            .map(|f| f.kind)
-            .collect();
+        let confirmed_factors = Factor::confirmed_kinds(&self.factors(account.id).await?);
         Ok(Some(LoginRecord {
             account,
             secrets,
@@ -377,11 +371,7 @@ pub trait Store: Send + Sync + 'static {
         let secrets = self.account_secrets(account_id).await?;
         let answers = self.list_answers(account_id).await?;
         Ok(FactorOverview {
-            confirmed: factors
-                .iter()
-                .filter(|f| f.confirmed)
-                .map(|f| f.kind)
-                .collect(),
+            confirmed: Factor::confirmed_kinds(&factors),
             pin_set: secrets.is_some_and(|s| s.pin_hash.is_some()),
             question_ids: answers.iter().map(|a| a.question.id).collect(),
         })

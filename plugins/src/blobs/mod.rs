@@ -36,18 +36,20 @@ fn io(e: std::io::Error) -> BlobError {
     BlobError::Io(e.to_string())
 }
 
-fn random_hex() -> String {
+/// A new key for a file of `content_type`: 128 random bits in hex and the type's extension.
+fn new_key(content_type: &str) -> Result<String, BlobError> {
+    let ext = extension(content_type)
+        .ok_or_else(|| BlobError::Io(format!("content type {content_type} not allowed")))?;
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).expect("system random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{hex}.{ext}"))
 }
 
 #[async_trait]
 impl BlobStore for LocalDirBlobs {
     async fn put(&self, bytes: Vec<u8>, content_type: &'static str) -> Result<String, BlobError> {
-        let ext = extension(content_type)
-            .ok_or_else(|| BlobError::Io(format!("content type {content_type} not allowed")))?;
-        let key = format!("{}.{ext}", random_hex());
+        let key = new_key(content_type)?;
         let dir = self.dir.clone();
         let path = dir.join(&key);
         let tmp = dir.join(format!(".{key}.tmp"));

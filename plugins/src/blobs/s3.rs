@@ -17,13 +17,13 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use idp_core::blobs::{Blob, BlobError, BlobStore, content_type_of_key, extension, is_valid_key};
+use idp_core::blobs::{Blob, BlobError, BlobStore, content_type_of_key, is_valid_key};
 use percent_encoding::percent_decode_str;
 use reqwest::StatusCode;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use url::Url;
 
-use super::random_hex;
+use super::new_key;
 
 /// How long a signed request stays valid: long enough for a slow upload to start, short
 /// enough that a URL seen in transit is useless soon after.
@@ -143,9 +143,7 @@ fn refused(op: &str, status: StatusCode) -> BlobError {
 #[async_trait]
 impl BlobStore for S3Blobs {
     async fn put(&self, bytes: Vec<u8>, content_type: &'static str) -> Result<String, BlobError> {
-        let ext = extension(content_type)
-            .ok_or_else(|| BlobError::Io(format!("content type {content_type} not allowed")))?;
-        let key = format!("{}.{ext}", random_hex());
+        let key = new_key(content_type)?;
         let url = self
             .bucket
             .put_object(Some(&self.credentials), &key)

@@ -1095,21 +1095,15 @@ async fn uploads_go_to_the_configured_s3_store() {
     let objects = tempfile::tempdir().expect("tempdir");
     let addr =
         idp_plugins::blobs::s3_test_server::spawn(objects.path(), "uploads", "idp", "k+y/s").await;
+    let blob_url = |addr| format!("s3+http://idp:k%2By%2Fs@{addr}/uploads");
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n".to_vec();
     let mut data_dir = std::path::PathBuf::new();
     let server = idp_e2e::start_sqlite_with(|c| {
-        c.blob_url = Some(format!("s3+http://idp:k%2By%2Fs@{addr}/uploads"));
+        c.blob_url = Some(blob_url(addr));
         data_dir = c.data_dir.clone();
     })
     .await;
-    let (access, _, _) = developer(&server, "s3user", "s3@example.com", "+2348000000021").await;
-    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n".to_vec();
-    let r = upload_to(
-        &server,
-        "/auth/upload/",
-        Some(&access),
-        multipart("file", "doc.pdf", "application/pdf", &pdf),
-    )
-    .await;
+    let r = upload_pdf(&server, &pdf).await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     let file_url = r.str("url");
     let key = file_url.rsplit('/').next().expect("key");
@@ -1124,10 +1118,7 @@ async fn uploads_go_to_the_configured_s3_store() {
     assert_eq!(res.headers()[CONTENT_TYPE], "application/pdf");
     assert_eq!(res.bytes().await.expect("bytes").to_vec(), pdf);
     // Another server on the same store (a replica) serves it too.
-    let replica = idp_e2e::start_sqlite_with(|c| {
-        c.blob_url = Some(format!("s3+http://idp:k%2By%2Fs@{addr}/uploads"));
-    })
-    .await;
+    let replica = idp_e2e::start_sqlite_with(|c| c.blob_url = Some(blob_url(addr))).await;
     let res = http()
         .get(replica.url(path))
         .send()
@@ -1141,20 +1132,22 @@ async fn uploads_go_to_the_configured_s3_store() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")
     };
-    let server = idp_e2e::start_sqlite_with(|c| {
-        c.blob_url = Some(format!("s3+http://idp:k%2By%2Fs@{gone}/uploads"));
-    })
-    .await;
-    let (access, _, _) = developer(&server, "s3user", "s3@example.com", "+2348000000021").await;
-    let r = upload_to(
-        &server,
-        "/auth/upload/",
-        Some(&access),
-        multipart("file", "doc.pdf", "application/pdf", &pdf),
-    )
-    .await;
+    let server = idp_e2e::start_sqlite_with(|c| c.blob_url = Some(blob_url(gone))).await;
+    let r = upload_pdf(&server, &pdf).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{r:?}");
     assert!(r.body.get("detail").is_some(), "{r:?}");
+}
+
+/// A new developer account uploads `pdf` through `/auth/upload/`.
+async fn upload_pdf(server: &TestServer, pdf: &[u8]) -> Reply {
+    let (access, _, _) = developer(server, "s3user", "s3@example.com", "+2348000000021").await;
+    upload_to(
+        server,
+        "/auth/upload/",
+        Some(&access),
+        multipart("file", "doc.pdf", "application/pdf", pdf),
+    )
+    .await
 }
 
 async fn uploads(server: &TestServer) {
