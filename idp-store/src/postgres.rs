@@ -6,15 +6,24 @@
 //! enforced by named constraints, which `error.rs` maps to [`StoreError`] by name; rules that
 //! span tenants (a role assigned to an account of another tenant, an answer to another
 //! tenant's question) are enforced by composite foreign keys on `(id, tenant_id)`.
+//!
+//! The [`Store`] impl below only delegates: each domain's statements are in a module of its own
+//! (`accounts`, `tenants`, `roles`, `questions`, `clients`, `audit`, `grants` for OAuth state,
+//! `mfa` for challenges and factors, `bearer` for the batched bearer checks), as on the SQLite side.
 
+mod accounts;
+mod audit;
 mod bearer;
+mod clients;
 mod error;
 mod grants;
 mod mfa;
 mod migrate;
+mod questions;
+mod roles;
 mod rows;
+mod tenants;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -24,12 +33,11 @@ use deadpool_postgres::{
 };
 use idp_core::model::*;
 use idp_core::store::*;
-use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
-use self::error::{corrupt, pg};
-use self::rows::{account_cols, answer_cols, audit_cols, by_login, client_cols, get, tenant_cols};
+use self::error::pg;
 
 /// How long opening one connection may take before the call fails as `Unavailable`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -201,157 +209,6 @@ async fn execute<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> Sto
     .await
 }
 
-fn count_param(n: u32) -> StoreResult<i32> {
-    i32::try_from(n).map_err(|_| StoreError::Internal(format!("count {n} out of range")))
-}
-
-/// Strings in PostgreSQL text and jsonb cannot hold U+0000; an audit record must not be lost
-/// because a caller sent one, so they become U+FFFD there.
-fn without_nul(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains('\0') {
-        s.replace('\0', "\u{FFFD}").into()
-    } else {
-        s.into()
-    }
-}
-
-fn json_without_nul(v: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
-    fn clean(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::String(s) if s.contains('\0') => {
-                *s = s.replace('\0', "\u{FFFD}");
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(clean),
-            serde_json::Value::Object(o) => {
-                let keys: Vec<String> = o.keys().filter(|k| k.contains('\0')).cloned().collect();
-                for k in keys {
-                    if let Some(val) = o.remove(&k) {
-                        o.insert(k.replace('\0', "\u{FFFD}"), val);
-                    }
-                }
-                o.values_mut().for_each(clean);
-            }
-            _ => {}
-        }
-    }
-    fn has_nul(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::String(s) => s.contains('\0'),
-            serde_json::Value::Array(a) => a.iter().any(has_nul),
-            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    if has_nul(v) {
-        let mut owned = v.clone();
-        clean(&mut owned);
-        std::borrow::Cow::Owned(owned)
-    } else {
-        std::borrow::Cow::Borrowed(v)
-    }
-}
-
-// --- roles and entitlements, shared by several methods ---
-
-/// Fills in the entitlements of `roles`, ordered by name.
-async fn with_entitlements<C: GenericClient>(
-    c: &C,
-    mut roles: Vec<Role>,
-) -> StoreResult<Vec<Role>> {
-    if roles.is_empty() {
-        return Ok(roles);
-    }
-    let ids: Vec<i64> = roles.iter().map(|r| r.id).collect();
-    let rows = query(
-        c,
-        "SELECT re.role_id, e.id, e.name, e.description, e.created_at \
-         FROM role_entitlements re JOIN entitlements e ON e.id = re.entitlement_id \
-         WHERE re.role_id = ANY($1) ORDER BY e.name, e.id",
-        &[&ids],
-    )
-    .await?;
-    let mut by_role: HashMap<i64, Vec<Entitlement>> = HashMap::new();
-    for row in &rows {
-        let role_id: i64 = get(row, "role_id")?;
-        by_role
-            .entry(role_id)
-            .or_default()
-            .push(rows::entitlement(row)?);
-    }
-    for role in &mut roles {
-        role.entitlements = by_role.remove(&role.id).unwrap_or_default();
-    }
-    Ok(roles)
-}
-
-async fn one_role<C: GenericClient>(c: &C, row: Option<Row>) -> StoreResult<Option<Role>> {
-    let Some(row) = row else { return Ok(None) };
-    let role = rows::role(&row)?;
-    Ok(with_entitlements(c, vec![role]).await?.pop())
-}
-
-/// Links the named entitlements to a role, creating the names not seen before.
-async fn link_entitlements<C: GenericClient>(
-    c: &C,
-    role_id: i64,
-    names: &[String],
-    at: Timestamp,
-) -> StoreResult<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    execute(
-        c,
-        "INSERT INTO entitlements (name, created_at) \
-         SELECT DISTINCT n, $2::timestamptz FROM unnest($1::text[]) AS n \
-         ON CONFLICT ON CONSTRAINT entitlements_name_key DO NOTHING",
-        &[&names, &at],
-    )
-    .await?;
-    execute(
-        c,
-        "INSERT INTO role_entitlements (role_id, entitlement_id) \
-         SELECT $1, id FROM entitlements WHERE name = ANY($2::text[]) \
-         ON CONFLICT DO NOTHING",
-        &[&role_id, &names],
-    )
-    .await?;
-    Ok(())
-}
-
-// --- security answers ---
-
-/// The question `question_id` if it belongs to `tenant_id`.
-async fn tenant_question<C: GenericClient>(
-    c: &C,
-    tenant_id: Uuid,
-    question_id: i64,
-) -> StoreResult<SecurityQuestion> {
-    let row = query_opt(
-        c,
-        "SELECT id, tenant_id, question, created_at, updated_at FROM security_questions \
-         WHERE id = $1 AND tenant_id = $2",
-        &[&question_id, &tenant_id],
-    )
-    .await?;
-    match row {
-        Some(row) => rows::question(&row, ""),
-        None => Err(StoreError::MissingReference("question")),
-    }
-}
-
-/// A `RETURNING id, account_id, answer_hash, created_at, updated_at` row plus its question.
-fn stored_answer(row: &Row, question: SecurityQuestion) -> StoreResult<StoredAnswer> {
-    Ok(StoredAnswer {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        question,
-        answer_hash: get(row, "answer_hash")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-    })
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -363,150 +220,37 @@ impl Store for PostgresStore {
     // --- tenants ---
 
     async fn create_tenant(&self, t: &Tenant) -> StoreResult<()> {
-        let c = self.conn().await?;
-        execute(
-            &c,
-            "INSERT INTO tenants (id, name, description, default_role, settings, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &t.id,
-                &t.name,
-                &t.description,
-                &t.default_role,
-                &Json(&t.settings),
-                &t.created_at,
-                &t.updated_at,
-            ],
-        )
-        .await?;
-        Ok(())
+        tenants::create_tenant(self, t).await
     }
 
     async fn tenant_by_id(&self, id: Uuid) -> StoreResult<Option<Tenant>> {
-        let c = self.conn().await?;
-        let sql = concat!("SELECT ", tenant_cols!(), " FROM tenants WHERE id = $1");
-        query_opt(&c, sql, &[&id])
-            .await?
-            .map(|r| rows::tenant(&r))
-            .transpose()
+        tenants::tenant_by_id(self, id).await
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
-        let c = self.conn().await?;
-        let sql = concat!("SELECT ", tenant_cols!(), " FROM tenants WHERE name = $1");
-        query_opt(&c, sql, &[&name])
-            .await?
-            .map(|r| rows::tenant(&r))
-            .transpose()
+        tenants::tenant_by_name(self, name).await
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            tenant_cols!(),
-            " FROM tenants ORDER BY created_at, name"
-        );
-        query(&c, sql, &[])
-            .await?
-            .iter()
-            .map(rows::tenant)
-            .collect()
+        tenants::list_tenants(self).await
     }
 
     async fn update_tenant(&self, t: &Tenant) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "UPDATE tenants SET description = $2, default_role = $3, settings = $4, \
-             updated_at = $5 WHERE id = $1",
-            &[
-                &t.id,
-                &t.description,
-                &t.default_role,
-                &Json(&t.settings),
-                &t.updated_at,
-            ],
-        )
-        .await?;
-        Ok(n > 0)
+        tenants::update_tenant(self, t).await
     }
 
     // --- accounts ---
 
     async fn create_account(&self, new: &NewAccount) -> StoreResult<Account> {
-        let a = &new.account;
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(pg)?;
-        let row = query_one(
-            &tx,
-            "INSERT INTO accounts (id, tenant_id, username, username_key, email, phone, \
-             email_verified, phone_verified, user_type, status, need_change_password, \
-             failed_attempts, profile, password_hash, pin_hash, created_at, updated_at, \
-             last_login_at, password_changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19) RETURNING number",
-            &[
-                &a.id,
-                &a.tenant_id,
-                &a.username,
-                &a.username.to_lowercase(),
-                &a.email,
-                &a.phone,
-                &a.email_verified,
-                &a.phone_verified,
-                &a.user_type,
-                &a.status.as_str(),
-                &a.need_change_password,
-                &count_param(a.failed_attempts)?,
-                &Json(&a.profile),
-                &new.secrets.password_hash,
-                &new.secrets.pin_hash,
-                &a.created_at,
-                &a.updated_at,
-                &a.last_login_at,
-                &a.password_changed_at,
-            ],
-        )
-        .await?;
-        let number: i64 = get(&row, "number")?;
-        if !new.role_ids.is_empty() {
-            execute(
-                &tx,
-                "INSERT INTO account_roles (account_id, tenant_id, role_id, assigned_at) \
-                 SELECT $1, $2, r, $3 FROM unnest($4::bigint[]) AS r \
-                 ON CONFLICT DO NOTHING",
-                &[&a.id, &a.tenant_id, &a.created_at, &new.role_ids],
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(pg)?;
-        Ok(Account {
-            number,
-            ..a.clone()
-        })
+        accounts::create_account(self, new).await
     }
 
     async fn account_by_id(&self, id: Uuid) -> StoreResult<Option<Account>> {
-        let c = self.conn().await?;
-        let sql = concat!("SELECT ", account_cols!(), " FROM accounts WHERE id = $1");
-        query_opt(&c, sql, &[&id])
-            .await?
-            .map(|r| rows::account(&r))
-            .transpose()
+        accounts::account_by_id(self, id).await
     }
 
     async fn account_by_number(&self, number: i64) -> StoreResult<Option<Account>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            account_cols!(),
-            " FROM accounts WHERE number = $1"
-        );
-        query_opt(&c, sql, &[&number])
-            .await?
-            .map(|r| rows::account(&r))
-            .transpose()
+        accounts::account_by_number(self, number).await
     }
 
     async fn find_account(
@@ -514,113 +258,23 @@ impl Store for PostgresStore {
         tenant_id: Uuid,
         key: &AccountKey,
     ) -> StoreResult<Option<Account>> {
-        let c = self.conn().await?;
-        let row = match key {
-            AccountKey::Username(u) => {
-                let sql = concat!(
-                    "SELECT ",
-                    account_cols!(),
-                    " FROM accounts WHERE tenant_id = $1 AND username_key = $2"
-                );
-                query_opt(&c, sql, &[&tenant_id, &u.to_lowercase()]).await?
-            }
-            AccountKey::Email(e) => {
-                let sql = concat!(
-                    "SELECT ",
-                    account_cols!(),
-                    " FROM accounts WHERE tenant_id = $1 AND email = $2"
-                );
-                query_opt(&c, sql, &[&tenant_id, e]).await?
-            }
-            AccountKey::Phone(p) => {
-                let sql = concat!(
-                    "SELECT ",
-                    account_cols!(),
-                    " FROM accounts WHERE tenant_id = $1 AND phone = $2"
-                );
-                query_opt(&c, sql, &[&tenant_id, p]).await?
-            }
-            AccountKey::Login(login) => {
-                let sql = concat!("SELECT ", account_cols!(), " FROM accounts ", by_login!());
-                query_opt(&c, sql, &[&tenant_id, &login.to_lowercase(), login]).await?
-            }
-        };
-        row.map(|r| rows::account(&r)).transpose()
+        accounts::find_account(self, tenant_id, key).await
     }
 
     async fn list_accounts(&self, tenant_id: Uuid, page: Page) -> StoreResult<Vec<Account>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            account_cols!(),
-            " FROM accounts WHERE tenant_id = $1 ORDER BY created_at, number LIMIT $2 OFFSET $3"
-        );
-        let (limit, offset) = (i64::from(page.limit), i64::from(page.offset));
-        query(&c, sql, &[&tenant_id, &limit, &offset])
-            .await?
-            .iter()
-            .map(rows::account)
-            .collect()
+        accounts::list_accounts(self, tenant_id, page).await
     }
 
     async fn update_account(&self, a: &Account) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "UPDATE accounts SET username = $2, username_key = $3, email = $4, phone = $5, \
-             email_verified = $6, phone_verified = $7, user_type = $8, status = $9, \
-             need_change_password = $10, profile = $11, updated_at = $12 WHERE id = $1",
-            &[
-                &a.id,
-                &a.username,
-                &a.username.to_lowercase(),
-                &a.email,
-                &a.phone,
-                &a.email_verified,
-                &a.phone_verified,
-                &a.user_type,
-                &a.status.as_str(),
-                &a.need_change_password,
-                &Json(&a.profile),
-                &a.updated_at,
-            ],
-        )
-        .await?;
-        Ok(n > 0)
+        accounts::update_account(self, a).await
     }
 
     async fn find_login(&self, tenant_id: Uuid, login: &str) -> StoreResult<Option<LoginRecord>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            account_cols!(),
-            ", password_hash, pin_hash, \
-             ARRAY(SELECT f.kind FROM account_factors f \
-                   WHERE f.account_id = accounts.id AND f.confirmed) AS confirmed \
-             FROM accounts ",
-            by_login!()
-        );
-        let row = query_opt(&c, sql, &[&tenant_id, &login.to_lowercase(), &login]).await?;
-        row.map(|r| {
-            Ok(LoginRecord {
-                account: rows::account(&r)?,
-                secrets: rows::secrets(&r)?,
-                confirmed_factors: mfa::confirmed_kinds(&r)?,
-            })
-        })
-        .transpose()
+        accounts::find_login(self, tenant_id, login).await
     }
 
     async fn account_secrets(&self, id: Uuid) -> StoreResult<Option<AccountSecrets>> {
-        let c = self.conn().await?;
-        query_opt(
-            &c,
-            "SELECT password_hash, pin_hash FROM accounts WHERE id = $1",
-            &[&id],
-        )
-        .await?
-        .map(|r| rows::secrets(&r))
-        .transpose()
+        accounts::account_secrets(self, id).await
     }
 
     async fn set_password_hash(
@@ -630,26 +284,11 @@ impl Store for PostgresStore {
         need_change: bool,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "UPDATE accounts SET password_hash = $2, need_change_password = $3, \
-             password_changed_at = $4, updated_at = $4 WHERE id = $1",
-            &[&id, &hash, &need_change, &at],
-        )
-        .await?;
-        Ok(n > 0)
+        accounts::set_password_hash(self, id, hash, need_change, at).await
     }
 
     async fn set_pin_hash(&self, id: Uuid, hash: Option<&str>, at: Timestamp) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "UPDATE accounts SET pin_hash = $2, updated_at = $3 WHERE id = $1",
-            &[&id, &hash, &at],
-        )
-        .await?;
-        Ok(n > 0)
+        accounts::set_pin_hash(self, id, hash, at).await
     }
 
     async fn record_failure(
@@ -658,31 +297,11 @@ impl Store for PostgresStore {
         lock_after: u32,
         at: Timestamp,
     ) -> StoreResult<Option<FailureCount>> {
-        let c = self.conn().await?;
-        // One statement: the row lock taken by UPDATE makes concurrent failures count one by
-        // one, and the lock decision sees the count it produces.
-        let row = query_opt(
-            &c,
-            "UPDATE accounts SET failed_attempts = failed_attempts + 1, \
-             status = CASE WHEN $2::bigint > 0 AND failed_attempts + 1 >= $2::bigint \
-                           AND status = 'ACTIVE' THEN 'LOCKED' ELSE status END, \
-             updated_at = $3 \
-             WHERE id = $1 RETURNING failed_attempts, status",
-            &[&id, &i64::from(lock_after), &at],
-        )
-        .await?;
-        row.map(|r| rows::failure_count(&r)).transpose()
+        accounts::record_failure(self, id, lock_after, at).await
     }
 
     async fn record_login(&self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "UPDATE accounts SET failed_attempts = 0, last_login_at = $2 WHERE id = $1",
-            &[&id, &at],
-        )
-        .await?;
-        Ok(n > 0)
+        accounts::record_login(self, id, at).await
     }
 
     async fn set_status(
@@ -691,27 +310,11 @@ impl Store for PostgresStore {
         status: AccountStatus,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "UPDATE accounts SET status = $2::text, \
-             failed_attempts = CASE WHEN (status = 'LOCKED' AND $2::text <> 'LOCKED') \
-                                      OR $2::text = 'ACTIVE' THEN 0 ELSE failed_attempts END, \
-             updated_at = $3 WHERE id = $1",
-            &[&id, &status.as_str(), &at],
-        )
-        .await?;
-        Ok(n > 0)
+        accounts::set_status(self, id, status, at).await
     }
 
     async fn delete_account(&self, id: Uuid) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        // Answers, role assignments, token families (with their refresh tokens), sessions,
-        // consents, challenges and factors go with it (ON DELETE CASCADE), in this one
-        // statement; secrets live in the account row. Audit records have no foreign key and
-        // stay.
-        let n = execute(&c, "DELETE FROM accounts WHERE id = $1", &[&id]).await?;
-        Ok(n > 0)
+        accounts::delete_account(self, id).await
     }
 
     // --- security questions ---
@@ -722,29 +325,11 @@ impl Store for PostgresStore {
         question: &str,
         at: Timestamp,
     ) -> StoreResult<SecurityQuestion> {
-        let c = self.conn().await?;
-        let row = query_one(
-            &c,
-            "INSERT INTO security_questions (tenant_id, question, created_at, updated_at) \
-             VALUES ($1, $2, $3, $3) RETURNING id, tenant_id, question, created_at, updated_at",
-            &[&tenant_id, &question, &at],
-        )
-        .await?;
-        rows::question(&row, "")
+        questions::create_question(self, tenant_id, question, at).await
     }
 
     async fn list_questions(&self, tenant_id: Uuid) -> StoreResult<Vec<SecurityQuestion>> {
-        let c = self.conn().await?;
-        query(
-            &c,
-            "SELECT id, tenant_id, question, created_at, updated_at FROM security_questions \
-             WHERE tenant_id = $1 ORDER BY id",
-            &[&tenant_id],
-        )
-        .await?
-        .iter()
-        .map(|r| rows::question(r, ""))
-        .collect()
+        questions::list_questions(self, tenant_id).await
     }
 
     async fn put_answer(
@@ -754,32 +339,7 @@ impl Store for PostgresStore {
         answer_hash: &str,
         at: Timestamp,
     ) -> StoreResult<StoredAnswer> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(pg)?;
-        let tenant_id: Uuid = match query_opt(
-            &tx,
-            "SELECT tenant_id FROM accounts WHERE id = $1",
-            &[&account_id],
-        )
-        .await?
-        {
-            Some(row) => get(&row, "tenant_id")?,
-            None => return Err(StoreError::MissingReference("account")),
-        };
-        let question = tenant_question(&tx, tenant_id, question_id).await?;
-        let row = query_one(
-            &tx,
-            "INSERT INTO security_answers (account_id, tenant_id, question_id, answer_hash, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT ON CONSTRAINT security_answers_question_key DO UPDATE \
-             SET answer_hash = EXCLUDED.answer_hash, updated_at = EXCLUDED.updated_at \
-             RETURNING id, account_id, answer_hash, created_at, updated_at",
-            &[&account_id, &tenant_id, &question_id, &answer_hash, &at],
-        )
-        .await?;
-        let answer = stored_answer(&row, question)?;
-        tx.commit().await.map_err(pg)?;
-        Ok(answer)
+        questions::put_answer(self, account_id, question_id, answer_hash, at).await
     }
 
     async fn update_answer(
@@ -790,45 +350,11 @@ impl Store for PostgresStore {
         answer_hash: &str,
         at: Timestamp,
     ) -> StoreResult<Option<StoredAnswer>> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(pg)?;
-        let tenant_id: Uuid = match query_opt(
-            &tx,
-            "SELECT tenant_id FROM security_answers WHERE id = $1 AND account_id = $2 \
-             FOR UPDATE",
-            &[&answer_id, &account_id],
-        )
-        .await?
-        {
-            Some(row) => get(&row, "tenant_id")?,
-            None => return Ok(None),
-        };
-        let question = tenant_question(&tx, tenant_id, question_id).await?;
-        let row = query_one(
-            &tx,
-            "UPDATE security_answers SET question_id = $2, answer_hash = $3, updated_at = $4 \
-             WHERE id = $1 RETURNING id, account_id, answer_hash, created_at, updated_at",
-            &[&answer_id, &question_id, &answer_hash, &at],
-        )
-        .await?;
-        let answer = stored_answer(&row, question)?;
-        tx.commit().await.map_err(pg)?;
-        Ok(Some(answer))
+        questions::update_answer(self, account_id, answer_id, question_id, answer_hash, at).await
     }
 
     async fn list_answers(&self, account_id: Uuid) -> StoreResult<Vec<StoredAnswer>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            answer_cols!(),
-            " FROM security_answers a JOIN security_questions q ON q.id = a.question_id \
-             WHERE a.account_id = $1 ORDER BY a.id"
-        );
-        query(&c, sql, &[&account_id])
-            .await?
-            .iter()
-            .map(rows::answer)
-            .collect()
+        questions::list_answers(self, account_id).await
     }
 
     // --- roles and entitlements ---
@@ -841,24 +367,7 @@ impl Store for PostgresStore {
         entitlements: &[String],
         at: Timestamp,
     ) -> StoreResult<Role> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(pg)?;
-        let row = query_one(
-            &tx,
-            "INSERT INTO roles (tenant_id, name, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) \
-             RETURNING id, tenant_id, name, description, created_at, updated_at",
-            &[&tenant_id, &name, &description, &at],
-        )
-        .await?;
-        let role = rows::role(&row)?;
-        link_entitlements(&tx, role.id, entitlements, at).await?;
-        let role = with_entitlements(&tx, vec![role])
-            .await?
-            .pop()
-            .ok_or_else(|| corrupt("role", "created role vanished"))?;
-        tx.commit().await.map_err(pg)?;
-        Ok(role)
+        roles::create_role(self, tenant_id, name, description, entitlements, at).await
     }
 
     async fn update_role(
@@ -870,80 +379,32 @@ impl Store for PostgresStore {
         entitlements: Option<&[String]>,
         at: Timestamp,
     ) -> StoreResult<Option<Role>> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(pg)?;
-        let row = query_opt(
-            &tx,
-            "UPDATE roles SET name = $3, description = $4, updated_at = $5 \
-             WHERE id = $1 AND tenant_id = $2 \
-             RETURNING id, tenant_id, name, description, created_at, updated_at",
-            &[&role_id, &tenant_id, &name, &description, &at],
+        roles::update_role(
+            self,
+            tenant_id,
+            role_id,
+            name,
+            description,
+            entitlements,
+            at,
         )
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        if let Some(names) = entitlements {
-            execute(
-                &tx,
-                "DELETE FROM role_entitlements WHERE role_id = $1",
-                &[&role_id],
-            )
-            .await?;
-            link_entitlements(&tx, role_id, names, at).await?;
-        }
-        let role = one_role(&tx, Some(row)).await?;
-        tx.commit().await.map_err(pg)?;
-        Ok(role)
+        .await
     }
 
     async fn delete_role(&self, tenant_id: Uuid, role_id: i64) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        // Assignments and entitlement links go with it (ON DELETE CASCADE).
-        let n = execute(
-            &c,
-            "DELETE FROM roles WHERE id = $1 AND tenant_id = $2",
-            &[&role_id, &tenant_id],
-        )
-        .await?;
-        Ok(n > 0)
+        roles::delete_role(self, tenant_id, role_id).await
     }
 
     async fn role_by_id(&self, tenant_id: Uuid, role_id: i64) -> StoreResult<Option<Role>> {
-        let c = self.conn().await?;
-        let row = query_opt(
-            &c,
-            "SELECT id, tenant_id, name, description, created_at, updated_at FROM roles \
-             WHERE id = $1 AND tenant_id = $2",
-            &[&role_id, &tenant_id],
-        )
-        .await?;
-        one_role(&c, row).await
+        roles::role_by_id(self, tenant_id, role_id).await
     }
 
     async fn role_by_name(&self, tenant_id: Uuid, name: &str) -> StoreResult<Option<Role>> {
-        let c = self.conn().await?;
-        let row = query_opt(
-            &c,
-            "SELECT id, tenant_id, name, description, created_at, updated_at FROM roles \
-             WHERE tenant_id = $1 AND name = $2",
-            &[&tenant_id, &name],
-        )
-        .await?;
-        one_role(&c, row).await
+        roles::role_by_name(self, tenant_id, name).await
     }
 
     async fn list_roles(&self, tenant_id: Uuid) -> StoreResult<Vec<Role>> {
-        let c = self.conn().await?;
-        let roles = query(
-            &c,
-            "SELECT id, tenant_id, name, description, created_at, updated_at FROM roles \
-             WHERE tenant_id = $1 ORDER BY id",
-            &[&tenant_id],
-        )
-        .await?
-        .iter()
-        .map(rows::role)
-        .collect::<StoreResult<Vec<_>>>()?;
-        with_entitlements(&c, roles).await
+        roles::list_roles(self, tenant_id).await
     }
 
     async fn assign_role(
@@ -952,148 +413,35 @@ impl Store for PostgresStore {
         role_id: i64,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        // One statement: which side is missing, and whether a row was inserted. A role deleted
-        // between the lookup and the insert still fails, by foreign key.
-        let row = query_one(
-            &c,
-            "WITH a AS (SELECT id, tenant_id FROM accounts WHERE id = $1), \
-             r AS (SELECT r.id, r.tenant_id FROM roles r JOIN a ON r.tenant_id = a.tenant_id \
-                   WHERE r.id = $2), \
-             ins AS (INSERT INTO account_roles (account_id, tenant_id, role_id, assigned_at) \
-                     SELECT a.id, a.tenant_id, r.id, $3 FROM a, r \
-                     ON CONFLICT DO NOTHING RETURNING 1) \
-             SELECT (SELECT count(*) FROM a) AS accounts, (SELECT count(*) FROM r) AS roles, \
-                    (SELECT count(*) FROM ins) AS inserted",
-            &[&account_id, &role_id, &at],
-        )
-        .await?;
-        let (accounts, roles, inserted): (i64, i64, i64) = (
-            get(&row, "accounts")?,
-            get(&row, "roles")?,
-            get(&row, "inserted")?,
-        );
-        if accounts == 0 {
-            return Err(StoreError::MissingReference("account"));
-        }
-        if roles == 0 {
-            return Err(StoreError::MissingReference("role"));
-        }
-        Ok(inserted > 0)
+        roles::assign_role(self, account_id, role_id, at).await
     }
 
     async fn remove_role(&self, account_id: Uuid, role_id: i64) -> StoreResult<bool> {
-        let c = self.conn().await?;
-        let n = execute(
-            &c,
-            "DELETE FROM account_roles WHERE account_id = $1 AND role_id = $2",
-            &[&account_id, &role_id],
-        )
-        .await?;
-        Ok(n > 0)
+        roles::remove_role(self, account_id, role_id).await
     }
 
     async fn account_roles(&self, account_id: Uuid) -> StoreResult<Vec<RoleAssignment>> {
-        let c = self.conn().await?;
-        let rows = query(
-            &c,
-            "SELECT r.id, r.tenant_id, r.name, r.description, r.created_at, r.updated_at, \
-             ar.assigned_at FROM account_roles ar JOIN roles r ON r.id = ar.role_id \
-             WHERE ar.account_id = $1 ORDER BY ar.assigned_at, r.id",
-            &[&account_id],
-        )
-        .await?;
-        let mut assigned_at = Vec::with_capacity(rows.len());
-        let mut roles = Vec::with_capacity(rows.len());
-        for row in &rows {
-            assigned_at.push(get::<Timestamp>(row, "assigned_at")?);
-            roles.push(rows::role(row)?);
-        }
-        let roles = with_entitlements(&c, roles).await?;
-        Ok(roles
-            .into_iter()
-            .zip(assigned_at)
-            .map(|(role, assigned_at)| RoleAssignment { role, assigned_at })
-            .collect())
+        roles::account_roles(self, account_id).await
     }
 
     // --- app clients ---
 
     async fn create_client(&self, client: &AppClient) -> StoreResult<()> {
-        let c = self.conn().await?;
-        let grants: Vec<&str> = client.grants.iter().map(|g| g.as_str()).collect();
-        execute(
-            &c,
-            "INSERT INTO app_clients (id, tenant_id, name, secret_digest, redirect_uris, grants, \
-             scopes, consent_required, id_token_alg, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &client.id,
-                &client.tenant_id,
-                &client.name,
-                &client.secret_digest,
-                &client.redirect_uris,
-                &grants,
-                &client.scopes,
-                &client.consent_required,
-                &client.id_token_alg.map(|a| a.as_str()),
-                &client.created_at,
-            ],
-        )
-        .await?;
-        Ok(())
+        clients::create_client(self, client).await
     }
 
     async fn client_by_id(&self, id: &str) -> StoreResult<Option<AppClient>> {
-        let c = self.conn().await?;
-        let sql = concat!("SELECT ", client_cols!(), " FROM app_clients WHERE id = $1");
-        query_opt(&c, sql, &[&id])
-            .await?
-            .map(|r| rows::client(&r))
-            .transpose()
+        clients::client_by_id(self, id).await
     }
 
     async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<AppClient>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            client_cols!(),
-            " FROM app_clients WHERE tenant_id = $1 ORDER BY created_at, id"
-        );
-        query(&c, sql, &[&tenant_id])
-            .await?
-            .iter()
-            .map(rows::client)
-            .collect()
+        clients::list_clients(self, tenant_id).await
     }
 
     // --- audit ---
 
     async fn append_audit(&self, r: &NewAudit) -> StoreResult<i64> {
-        let c = self.conn().await?;
-        let row = query_one(
-            &c,
-            "INSERT INTO audit_records (tenant_id, account_id, actor_id, category, action, name, \
-             success, summary, parameters, error_message, client_ip, request_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            &[
-                &r.tenant_id,
-                &r.account_id,
-                &r.actor_id,
-                &r.category.as_str(),
-                &r.action.as_str(),
-                &without_nul(&r.name).as_ref(),
-                &r.success,
-                &without_nul(&r.summary).as_ref(),
-                &json_without_nul(&r.parameters).as_ref(),
-                &r.error_message.as_deref().map(without_nul).as_deref(),
-                &r.client_ip.as_deref().map(without_nul).as_deref(),
-                &r.request_id.as_deref().map(without_nul).as_deref(),
-                &r.created_at,
-            ],
-        )
-        .await?;
-        get(&row, "id")
+        audit::append_audit(self, r).await
     }
 
     async fn list_audit(
@@ -1102,19 +450,7 @@ impl Store for PostgresStore {
         account_id: Uuid,
         page: Page,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            audit_cols!(),
-            " FROM audit_records WHERE tenant_id = $1 AND account_id = $2 \
-             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-        );
-        let (limit, offset) = (i64::from(page.limit), i64::from(page.offset));
-        query(&c, sql, &[&tenant_id, &account_id, &limit, &offset])
-            .await?
-            .iter()
-            .map(rows::audit)
-            .collect()
+        audit::list_audit(self, tenant_id, account_id, page).await
     }
 
     async fn audit_by_id(
@@ -1123,16 +459,7 @@ impl Store for PostgresStore {
         account_id: Uuid,
         audit_id: i64,
     ) -> StoreResult<Option<AuditRecord>> {
-        let c = self.conn().await?;
-        let sql = concat!(
-            "SELECT ",
-            audit_cols!(),
-            " FROM audit_records WHERE id = $1 AND tenant_id = $2 AND account_id = $3"
-        );
-        query_opt(&c, sql, &[&audit_id, &tenant_id, &account_id])
-            .await?
-            .map(|r| rows::audit(&r))
-            .transpose()
+        audit::audit_by_id(self, tenant_id, account_id, audit_id).await
     }
 
     // --- signing keys ---
