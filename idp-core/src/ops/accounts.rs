@@ -227,8 +227,21 @@ impl Idp {
             account.email_verified = update.email_verified.unwrap_or(account.email_verified);
             account.phone_verified = update.phone_verified.unwrap_or(account.phone_verified);
         }
+        self.save_account(ctx, account, "account.update", "account updated")
+            .await
+    }
+
+    /// Saves a changed account (stamping `updated_at`) and audits the change as `name`, failed
+    /// or not: the common end of every profile change.
+    pub(super) async fn save_account(
+        &self,
+        ctx: &Context,
+        mut account: Account,
+        name: &'static str,
+        summary: impl Into<String>,
+    ) -> Result<Account> {
         account.updated_at = now();
-        let tenant_id = account.tenant_id;
+        let (tenant_id, id) = (account.tenant_id, account.id);
         let res = match self.store.update_account(&account).await {
             Ok(true) => Ok(account),
             Ok(false) => Err(Error::NotFound("account")),
@@ -239,8 +252,8 @@ impl Idp {
             Some(id),
             AuditCategory::Api,
             AuditAction::Update,
-            "account.update",
-            "account updated",
+            name,
+            summary,
         );
         self.audit(ctx, entry, &res).await;
         res

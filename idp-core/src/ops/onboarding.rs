@@ -24,6 +24,15 @@ use crate::secrets;
 use crate::store::UniqueField;
 use crate::validate;
 
+/// Where an emailed link for an address may go ([`Idp::mail_target`]).
+pub(super) enum MailTarget {
+    /// No account of the tenant has the address.
+    Unknown,
+    /// Its account had a message within the resend interval.
+    Throttled,
+    Send(Box<Account>),
+}
+
 /// What a person gives to register on a KYC surface.
 #[derive(Debug, Clone, Default)]
 pub struct KycSignUp {
@@ -150,7 +159,7 @@ impl Idp {
         email: &str,
         link_path: &str,
     ) -> Result<()> {
-        let Some(account) = self.mail_target(tenant_id, email, "unlock").await? else {
+        let MailTarget::Send(account) = self.mail_target(tenant_id, email, "unlock").await? else {
             return Ok(());
         };
         if account.status != AccountStatus::Locked {
@@ -175,7 +184,7 @@ impl Idp {
         email: &str,
         link_path: &str,
     ) -> Result<()> {
-        let Some(account) = self.mail_target(tenant_id, email, "verify").await? else {
+        let MailTarget::Send(account) = self.mail_target(tenant_id, email, "verify").await? else {
             return Ok(());
         };
         if account.email_verified {
@@ -196,14 +205,15 @@ impl Idp {
         Ok(())
     }
 
-    /// The account of `email` if a message may go to it now: one per address and resend
-    /// interval, counted for unknown addresses too so both cost the same.
-    async fn mail_target(
+    /// Whether a `what` message may go to the account of `email` now: one per address and
+    /// resend interval, counted for unknown addresses too so both cost the same and neither can
+    /// be flooded.
+    pub(super) async fn mail_target(
         &self,
         tenant_id: Uuid,
         email: &str,
         what: &str,
-    ) -> Result<Option<Account>> {
+    ) -> Result<MailTarget> {
         let s = &self.services.security;
         let key = format!(
             "{what}:send:{tenant_id}:{}",
@@ -217,7 +227,11 @@ impl Idp {
         let account = self
             .find_account(tenant_id, AccountKey::Email(email.to_owned()))
             .await?;
-        Ok(account.filter(|_| resend.allowed))
+        Ok(match account {
+            None => MailTarget::Unknown,
+            Some(_) if !resend.allowed => MailTarget::Throttled,
+            Some(account) => MailTarget::Send(Box::new(account)),
+        })
     }
 
     /// A new password with an emailed reset token ([`Idp::reset_password_with_token`]); when

@@ -9,12 +9,11 @@
 //!
 //! Every new password follows the tenant's policy and ends every grant of the account.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::AuditEntry;
+use super::onboarding::MailTarget;
 use super::tokens::Tokens;
 use super::{Idp, ensure_active};
 use crate::authz::{Context, Principal};
@@ -77,23 +76,9 @@ impl Idp {
             Channel::Email => account.email_verified = true,
             Channel::Sms => account.phone_verified = true,
         }
-        account.updated_at = now();
-        let res = match self.store.update_account(&account).await {
-            Ok(true) => Ok(account),
-            Ok(false) => Err(Error::NotFound("account")),
-            Err(e) => Err(e.into()),
-        };
-        let (tenant_id, account_id) = (challenge.tenant_id, challenge.account_id);
-        let entry = AuditEntry::new(
-            tenant_id,
-            Some(account_id),
-            AuditCategory::Api,
-            AuditAction::Update,
-            "contact.verify",
-            format!("{} verified by one-time code", kind.as_str()),
-        );
-        self.audit(ctx, entry, &res).await;
-        res
+        let summary = format!("{} verified by one-time code", kind.as_str());
+        self.save_account(ctx, account, "contact.verify", summary)
+            .await
     }
 
     /// Emails a password-reset link (`{public_url}{link_path}?token=...`) to the account of
@@ -107,35 +92,22 @@ impl Idp {
         email: &str,
         link_path: &str,
     ) -> Result<()> {
-        // Counted per address, known or not, so both cost the same and neither can be flooded.
-        let s = &self.services.security;
-        let key = format!(
-            "reset:send:{tenant_id}:{}",
-            secrets::digest(&email.trim().to_lowercase())
-        );
-        let resend = self
-            .services
-            .limiter
-            .hit(&key, 1, Duration::from_secs(s.otp_resend_secs))
-            .await?;
-        let account = self
-            .find_account(tenant_id, AccountKey::Email(email.to_owned()))
-            .await?;
-        let Some(account) = account else {
-            let entry = AuditEntry::new(
-                tenant_id,
-                None,
-                AuditCategory::Other,
-                AuditAction::Webservice,
-                "password.reset.request",
-                "password reset asked for an unknown address",
-            );
-            self.audit(ctx, entry, &Ok::<(), Error>(())).await;
-            return Ok(());
+        let account = match self.mail_target(tenant_id, email, "reset").await? {
+            MailTarget::Send(account) => *account,
+            MailTarget::Throttled => return Ok(()),
+            MailTarget::Unknown => {
+                let entry = AuditEntry::new(
+                    tenant_id,
+                    None,
+                    AuditCategory::Other,
+                    AuditAction::Webservice,
+                    "password.reset.request",
+                    "password reset asked for an unknown address",
+                );
+                self.audit(ctx, entry, &Ok::<(), Error>(())).await;
+                return Ok(());
+            }
         };
-        if !resend.allowed {
-            return Ok(());
-        }
         if let Err(e) = self
             .send_link(
                 ctx,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Idp;
-use super::audit::AuditEntry;
 use crate::authz::{Context, Principal, entitlements};
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -41,23 +40,8 @@ impl Idp {
             .account_for(ctx, id, entitlements::MANAGE_USERS)
             .await?;
         account.profile.avatar_url = Some(url.to_owned());
-        account.updated_at = now();
-        let tenant_id = account.tenant_id;
-        let res = match self.store.update_account(&account).await {
-            Ok(true) => Ok(account),
-            Ok(false) => Err(Error::NotFound("account")),
-            Err(e) => Err(e.into()),
-        };
-        let entry = AuditEntry::new(
-            tenant_id,
-            Some(id),
-            AuditCategory::Api,
-            AuditAction::Update,
-            "account.avatar",
-            "avatar set",
-        );
-        self.audit(ctx, entry, &res).await;
-        res
+        self.save_account(ctx, account, "account.avatar", "avatar set")
+            .await
     }
 
     /// Emails the account a link (`{public_url}{link_path}?token=...`) that proves its email
@@ -117,21 +101,7 @@ impl Idp {
             return Err(Error::ChallengeClosed);
         }
         account.email_verified = true;
-        account.updated_at = now();
-        let res = match self.store.update_account(&account).await {
-            Ok(true) => Ok(account),
-            Ok(false) => Err(Error::NotFound("account")),
-            Err(e) => Err(e.into()),
-        };
-        let entry = AuditEntry::new(
-            challenge.tenant_id,
-            Some(challenge.account_id),
-            AuditCategory::Api,
-            AuditAction::Update,
-            "contact.verify",
-            "email verified by link",
-        );
-        self.audit(ctx, entry, &res).await;
-        res
+        self.save_account(ctx, account, "contact.verify", "email verified by link")
+            .await
     }
 }
