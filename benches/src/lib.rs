@@ -1,5 +1,5 @@
 //! Shared set-up for the criterion benchmarks in `benches/` and the HTTP load benchmark
-//! (`src/bin/load.rs`): fresh stores (a SQLite file in a temp dir, or a new schema in the
+//! (`src/bin/load/`): fresh stores (a SQLite file in a temp dir, or a new schema in the
 //! PostgreSQL server named by `IDP_TEST_POSTGRES_URL`), and a core with a key ring, one
 //! confidential client and one account.
 
